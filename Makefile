@@ -1,0 +1,21 @@
+# PaksaTalker entry points: make run, make test, make bench.
+PY := .venv/bin/python
+
+.PHONY: setup run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@bash scripts/serve.sh
+
+# pytest's exit code 5 means no test ran: that is a failure, not a pass.
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	@$(PY) manage.py bench
+
+clean:
+	rm -rf data/work data/staticfiles

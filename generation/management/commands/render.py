@@ -1,0 +1,148 @@
+"""Render talking-head videos without a server: one, or a batch from a manifest."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from generation.schemas import FusionIn
+from paksatalker_site.errors import ApplicationError
+
+# Every generation field of the API, as a kebab-case flag (API name -> flag).
+API_FIELDS = {
+    "text": "--text", "transcript": "--transcript", "voice": "--voice", "resolution": "--resolution", "fps": "--fps",
+    "emotion": "--emotion", "style": "--style", "expressionEngine": "--expression-engine",
+    "preferWav2Lip2": "--prefer-wav2lip2", "preprocess": "--preprocess", "backgroundMode": "--background-mode",
+    "backgroundColor": "--background-color", "chromaColor": "--chroma-color", "similarity": "--similarity",
+    "blend": "--blend", "captions": "--captions",
+}
+FILE_FIELDS = {"image": "--image", "audio": "--audio", "backgroundImage": "--background-image"}
+
+
+class Command(BaseCommand):
+    help = "Render a talking-head MP4 from an image and audio or text, or many from a CSV/JSONL manifest."
+
+    def add_arguments(self, parser):
+        for name, flag in {**FILE_FIELDS, **API_FIELDS}.items():
+            parser.add_argument(flag, dest=name, default=None)
+        parser.add_argument("--out", help="output MP4 path")
+        parser.add_argument("--batch", help="manifest .csv or .jsonl: one video per row, columns named like the flags")
+        parser.add_argument("--force", action="store_true", help="re-render rows whose output exists")
+
+    def handle(self, *args, **opts):
+        if opts["batch"]:
+            return self._batch(Path(opts["batch"]), force=opts["force"])
+        if not opts["out"]:
+            raise CommandError("--out is required (or use --batch).")
+        row = {name: opts[name] for name in {**FILE_FIELDS, **API_FIELDS} if opts[name] is not None}
+        try:
+            result = self._render_one(row, Path(opts["out"]), show_progress=True)
+        except (ApplicationError, CommandError) as exc:
+            raise CommandError(str(getattr(exc, "detail", exc)))
+        self.stdout.write(self.style.SUCCESS(
+            f"Wrote {opts['out']}: {result.duration:.2f} s, {result.width}x{result.height} @ {result.fps} fps, engine {result.engine}"
+        ))
+        for skipped in result.fallback_reasons:
+            self.stdout.write(f"  skipped {skipped.engine}: {skipped.reason}")
+
+    def _render_one(self, row: dict, out: Path, *, show_progress: bool):
+        from generation.services.direct import render_direct
+
+        files = {}
+        for name in FILE_FIELDS:
+            if row.get(name):
+                path = Path(row[name]).expanduser()
+                if not path.is_file():
+                    raise CommandError(f"{FILE_FIELDS[name]}: no file at {path}")
+                files[name] = path
+        fields = {k: v for k, v in row.items() if k in API_FIELDS and v not in (None, "")}
+        if "preferWav2Lip2" in fields:
+            fields["preferWav2Lip2"] = str(fields["preferWav2Lip2"]).lower() in ("1", "true", "yes")
+        try:
+            form = FusionIn(**fields)
+        except Exception as exc:  # pydantic's message names the field
+            raise CommandError(f"invalid options: {exc}")
+        progress = _TerminalProgress(self.stdout) if show_progress else None
+        return render_direct(form=form, files=files, out=out, progress=progress)
+
+    def _batch(self, manifest: Path, *, force: bool) -> None:
+        rows = _read_manifest(manifest)
+        summary = []
+        for index, row in enumerate(rows, start=1):
+            out = Path(row.get("out") or "")
+            if not row.get("out"):
+                summary.append((index, "-", "failed", "", "row has no 'out' column"))
+                continue
+            if out.exists() and not force:
+                summary.append((index, str(out), "skipped", "", "output exists"))
+                continue
+            started = time.perf_counter()
+            try:
+                result = self._render_one(row, out, show_progress=False)
+                summary.append((index, str(out), "ok", result.engine, f"{time.perf_counter() - started:.1f} s"))
+            except (ApplicationError, CommandError) as exc:
+                summary.append((index, str(out), "failed", "", str(getattr(exc, "detail", exc))))
+            self.stdout.write(f"[{index}/{len(rows)}] {summary[-1][2]}: {summary[-1][1]}")
+        self._print_summary(summary)
+        if any(row[2] == "failed" for row in summary):
+            raise CommandError(f"{sum(r[2] == 'failed' for r in summary)} of {len(rows)} rows failed")
+
+    def _print_summary(self, summary) -> None:
+        headers = ("#", "output", "result", "engine", "detail")
+        widths = [max(len(str(r[i])) for r in [headers, *summary]) for i in range(5)]
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
+        self.stdout.write(line.format(*headers))
+        for row in summary:
+            self.stdout.write(line.format(*map(str, row)))
+        counts = {k: sum(r[2] == k for r in summary) for k in ("ok", "skipped", "failed")}
+        self.stdout.write(f"{counts['ok']} rendered, {counts['skipped']} skipped, {counts['failed']} failed")
+
+
+def _read_manifest(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise CommandError(f"no manifest at {path}")
+    base = path.parent
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    elif path.suffix == ".csv":
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        raise CommandError("the manifest must be .csv or .jsonl")
+    # Column names may be the API's (backgroundMode) or the flags' (background-mode).
+    by_flag = {flag.lstrip("-"): name for name, flag in {**FILE_FIELDS, **API_FIELDS}.items()}
+    normalised = []
+    for row in rows:
+        clean = {by_flag.get(k, k): v for k, v in row.items() if v not in (None, "")}
+        for key in ("image", "audio", "backgroundImage", "out"):
+            if clean.get(key) and not Path(clean[key]).is_absolute():
+                clean[key] = str(base / clean[key])
+        normalised.append(clean)
+    return normalised
+
+
+class _TerminalProgress:
+    """A one-line progress bar on a terminal; plain lines when piped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = sys.stdout.isatty()
+        self.last = ""
+
+    def __call__(self, percent: float, stage: str) -> None:
+        width = 30
+        filled = int(width * percent / 100)
+        text = f"[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}% {stage}"
+        if self.tty:
+            columns = shutil.get_terminal_size().columns - 1
+            self.stream.write("\r" + text[:columns].ljust(columns), ending="")
+            self.stream.flush()
+        elif stage != self.last:
+            self.stream.write(text)
+        self.last = stage

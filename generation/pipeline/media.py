@@ -1,0 +1,279 @@
+"""The one ffmpeg/ffprobe wrapper: argument lists only, errors carry stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from paksatalker_site.errors import MediaError
+
+logger = logging.getLogger(__name__)
+
+SPEECH_SAMPLE_RATE_HZ = 16000
+AUDIO_BITRATE = "128k"
+PROBE_TIMEOUT_S = 20
+X264_PRESET = os.environ.get("PAKSA_X264_PRESET", "veryfast")
+X264_CRF = os.environ.get("PAKSA_X264_CRF", "20")
+
+
+def ffmpeg_binary() -> str:
+    return shutil.which("ffmpeg") or "ffmpeg"
+
+
+def ffprobe_binary() -> str:
+    return shutil.which("ffprobe") or "ffprobe"
+
+
+def _run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg") -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
+    except FileNotFoundError as exc:
+        raise MediaError(f"{what} is not installed", stderr=str(exc)) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"{what} timed out after {timeout:.0f} s", stderr=(exc.stderr or b"").decode(errors="replace")) from exc
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace")
+        raise MediaError(f"{what} failed: {_last_line(stderr)}", stderr=stderr)
+    return proc
+
+
+def _last_line(stderr: str) -> str:
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    has_audio: bool
+    has_video: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    audio_codec: str = ""
+    pix_fmt: str = ""
+    format_name: str = ""
+    nb_frames: int = 0
+
+
+def probe(path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
+    """ffprobe a file; raises MediaError when it is not media ffmpeg can read."""
+    args = [ffprobe_binary(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    out = _run(args, timeout=timeout, what="ffprobe").stdout
+    try:
+        info = json.loads(out or b"{}")
+    except json.JSONDecodeError as exc:
+        raise MediaError("ffprobe returned unreadable output") from exc
+    streams = info.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fmt = info.get("format", {})
+    duration = _float(fmt.get("duration")) or max(_float((s or {}).get("duration")) for s in (video, audio, {}))
+    fps = 0.0
+    if video and video.get("avg_frame_rate", "0/0") not in ("0/0", ""):
+        num, _, den = video["avg_frame_rate"].partition("/")
+        fps = float(num) / float(den or 1) if float(den or 1) else 0.0
+    return MediaInfo(
+        duration=duration,
+        has_audio=audio is not None,
+        has_video=video is not None,
+        width=int((video or {}).get("width", 0)),
+        height=int((video or {}).get("height", 0)),
+        fps=fps,
+        video_codec=(video or {}).get("codec_name", ""),
+        audio_codec=(audio or {}).get("codec_name", ""),
+        pix_fmt=(video or {}).get("pix_fmt", ""),
+        format_name=fmt.get("format_name", ""),
+        nb_frames=int(_float((video or {}).get("nb_frames"))),
+    )
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def normalize_audio(src: Path, dst: Path, *, sample_rate: int = SPEECH_SAMPLE_RATE_HZ, max_seconds: float | None = None) -> Path:
+    """Decode any audio ffmpeg reads to mono 16-bit PCM WAV at ``sample_rate``."""
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-i", str(src), "-vn", "-ac", "1", "-ar", str(sample_rate), "-c:a", "pcm_s16le"]
+    if max_seconds:
+        args += ["-t", f"{max_seconds:.3f}"]
+    _run(args + [str(dst)], what="ffmpeg (audio decode)")
+    return dst
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A 16-bit PCM WAV as mono float32 in [-1, 1] and its sample rate."""
+    with wave.open(str(path), "rb") as wav:
+        rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+        raw = wav.readframes(wav.getnframes())
+    if width != 2:
+        raise MediaError(f"expected 16-bit PCM, got {8 * width}-bit")
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    return samples, rate
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    return path
+
+
+def _encode_output_args(out: Path, duration: float) -> list[str]:
+    return [
+        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF, "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", "44100",
+        "-t", f"{duration:.3f}", "-movflags", "+faststart", str(out),
+    ]
+
+
+def still_video(image_path: Path, audio_path: Path, out: Path, *, fps: int, size: tuple[int, int], duration: float, threads: int = 0) -> Path:
+    """One image held for the whole audio: H.264 yuv420p + AAC, +faststart."""
+    w, h = size
+    args = [
+        ffmpeg_binary(), "-nostdin", "-hide_banner", "-y",
+        "-loop", "1", "-framerate", str(fps), "-i", str(image_path), "-i", str(audio_path),
+        "-map", "0:v:0", "-map", "1:a:0", "-vf", f"scale={w}:{h}:flags=lanczos,setsar=1,format=yuv420p",
+        "-r", str(fps), "-tune", "stillimage", "-threads", str(threads),
+    ] + _encode_output_args(out, duration)
+    _run(args, what="ffmpeg (still video)")
+    return out
+
+
+class FrameEncoder:
+    """Frames piped as raw BGR into ffmpeg, muxed with the audio. No frame files.
+
+    Use as a context manager; ``write`` each frame, and the exit finishes the
+    file (or kills ffmpeg and removes the partial file on error).
+    """
+
+    def __init__(self, out: Path, *, size: tuple[int, int], fps: int, audio_path: Path, duration: float, extra_filters: str = ""):
+        self.out, self.size, self.fps = out, size, fps
+        w, h = size
+        self.args = [
+            ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-loglevel", "error",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-framerate", str(fps), "-i", "pipe:0",
+            "-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
+        ]
+        if extra_filters:
+            self.args += ["-vf", extra_filters]
+        self.args += _encode_output_args(out, duration)
+        self._proc: Optional[subprocess.Popen] = None
+        self._stderr: list[bytes] = []
+        self.frames_written = 0
+
+    def __enter__(self) -> "FrameEncoder":
+        try:
+            self._proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except FileNotFoundError as exc:
+            raise MediaError("ffmpeg is not installed", stderr=str(exc)) from exc
+        # Drain stderr on a thread so a chatty ffmpeg never blocks on a full pipe.
+        self._reader = threading.Thread(target=lambda: self._stderr.append(self._proc.stderr.read()), daemon=True)
+        self._reader.start()
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
+            raise MediaError(f"frame is {frame.shape[1]}x{frame.shape[0]}, encoder expects {self.size[0]}x{self.size[1]}")
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        except BrokenPipeError as exc:
+            self._proc.wait()
+            self._reader.join(timeout=5)
+            stderr = b"".join(self._stderr).decode(errors="replace")
+            raise MediaError(f"ffmpeg (encode) stopped: {_last_line(stderr)}", stderr=stderr) from exc
+        self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        proc = self._proc
+        if exc_type is not None:
+            proc.kill()
+            proc.wait()
+            self.out.unlink(missing_ok=True)
+            return
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        code = proc.wait()
+        self._reader.join(timeout=5)
+        if code != 0:
+            stderr = b"".join(self._stderr).decode(errors="replace")
+            self.out.unlink(missing_ok=True)
+            raise MediaError(f"ffmpeg (encode) failed: {_last_line(stderr)}", stderr=stderr)
+
+
+def read_frames(path: Path, *, size: tuple[int, int], fps: int) -> Iterator[np.ndarray]:
+    """Decode a video as BGR frames scaled to ``size`` at ``fps``."""
+    w, h = size
+    args = [
+        ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path),
+        "-vf", f"fps={fps},scale={w}:{h}:flags=bicubic", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    frame_bytes = w * h * 3
+    try:
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            yield np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3).copy()
+    finally:
+        proc.stdout.close()
+        proc.kill() if proc.poll() is None else None
+        stderr = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        if proc.wait() not in (0, -9) and stderr.strip():
+            raise MediaError(f"ffmpeg (decode) failed: {_last_line(stderr)}", stderr=stderr)
+
+
+def extract_frame(path: Path, at_seconds: float, out_png: Path) -> Path:
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-ss", f"{at_seconds:.3f}", "-i", str(path), "-frames:v", "1", str(out_png)]
+    _run(args, what="ffmpeg (frame extract)")
+    return out_png
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_version() -> str:
+    try:
+        out = _run([ffmpeg_binary(), "-hide_banner", "-version"], timeout=10).stdout.decode(errors="replace")
+    except MediaError:
+        return ""
+    match = re.search(r"ffmpeg version (\S+)", out)
+    return match.group(1) if match else ""
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_filters() -> frozenset[str]:
+    try:
+        out = _run([ffmpeg_binary(), "-hide_banner", "-filters"], timeout=10).stdout.decode(errors="replace")
+    except MediaError:
+        return frozenset()
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        # Rows look like " TSC zoompan  V->V  Apply Zoom & Pan effect."
+        if len(parts) >= 3 and "->" in parts[2]:
+            names.add(parts[1])
+    return frozenset(names)

@@ -1,0 +1,207 @@
+"""The orchestrator: RenderRequest -> RenderResult, as a list of steps.
+
+Django-free. The service passes the engines (built from settings) and hooks
+for speech synthesis and expression estimation, and writes each
+``progress(percent, stage)`` to the job row; that callback may raise
+JobCancelled, which ends the render wherever it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from generation.pipeline import face as face_stage
+from generation.pipeline import media
+from generation.pipeline.engines.base import Engine
+from generation.pipeline.engines.chain import engine_order
+from generation.pipeline.types import (
+    EngineInput, FrameStream, PhoneTimeline, ProgressFn, RenderRequest, RenderResult, SkippedEngine,
+)
+from paksatalker_site.errors import BadRequest, EngineFailed, JobCancelled, MediaError, NoFaceError
+
+logger = logging.getLogger(__name__)
+
+# Share of the job's progress each step may use (start, end), in percent.
+SPAN_TTS, SPAN_AUDIO, SPAN_PHONES, SPAN_FACE = (0, 8), (8, 10), (10, 18), (18, 24)
+SPAN_ENGINE_PREPARE, SPAN_FRAMES = (24, 45), (45, 99)
+
+
+@dataclass
+class SpeechResult:
+    path: Path
+    provider: str
+
+
+@dataclass
+class RenderHooks:
+    """Django-side services the pipeline calls without importing them."""
+
+    synthesize: Optional[Callable[[str, str, Path], SpeechResult]] = None
+    estimate_expression: Optional[Callable[[np.ndarray, str], Optional[dict]]] = None
+    default_avatar: Optional[Callable[[Path], Path]] = None
+    background_stage: Optional[Callable] = None  # (options, size, static) -> stage with apply()/close()
+
+
+def render(request: RenderRequest, engines: dict[str, Engine], progress: ProgressFn, hooks: RenderHooks) -> RenderResult:
+    request.work_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    result_notes: list[str] = []
+
+    # 1. Speech synthesis, when the user sent text and no audio.
+    with _timed(timings, "tts"):
+        audio_path, tts_provider = _speech_source(request, hooks, _span(progress, SPAN_TTS))
+    # 2. Audio normalised once: 16 kHz mono WAV.
+    with _timed(timings, "audio"):
+        progress(SPAN_AUDIO[0], "Normalising audio")
+        from generation.pipeline import speech
+
+        audio = speech.load_audio(audio_path, request.work_dir)
+        if audio.duration < 0.2:
+            raise BadRequest(f"The audio is {audio.duration:.2f} s long; at least 0.2 s of speech is needed.")
+    # 3. Timed phones: forced alignment with known text, allphone or energy otherwise.
+    with _timed(timings, "phones"):
+        progress(SPAN_PHONES[0], "Aligning speech")
+        timeline = speech.phone_timeline(audio, request.text or request.transcript)
+    # 4. Face analysis of the source image, once (plus its expression at rest).
+    with _timed(timings, "face"):
+        progress(SPAN_FACE[0], "Analysing face")
+        image_path = request.image_path or _default_avatar(request, hooks)
+        image = _read_image(image_path)
+        face = face_stage.detect_face(image)
+        expression = None
+        if face is not None and hooks.estimate_expression is not None and request.expression_engine != "none":
+            expression = hooks.estimate_expression(image, request.expression_engine)
+            if expression:
+                request.expression = expression.get("result", {}).get("blendshapes")
+        geometry = face_stage.output_geometry(face, (image.shape[1], image.shape[0]), request.preprocess, request.resolution)
+    frame_count = max(1, int(round(audio.duration * request.fps)))
+    inp = EngineInput(request=request, image=image, audio=audio, timeline=timeline, face=face, geometry=geometry, frame_count=frame_count)
+
+    # 5-7. The engine chain, background and encoding: the first engine that
+    # produces a complete video wins; every skip or failure is recorded.
+    chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
+    with _timed(timings, "render"):
+        engine_name = _run_chain(chain, skipped, inp, progress, hooks, result_notes)
+
+    return RenderResult(
+        output_path=request.output_path, engine=engine_name, duration=audio.duration, frame_count=frame_count,
+        width=geometry.size[0], height=geometry.size[1], fps=request.fps, fallback_reasons=skipped,
+        timings=timings, tts_provider=tts_provider, timeline=timeline, expression=expression,
+    )
+
+
+def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInput, progress: ProgressFn,
+               hooks: RenderHooks, notes: list[str]) -> str:
+    for engine in chain:
+        availability = engine.availability()
+        if not availability.available:
+            skipped.append(SkippedEngine(engine.name, availability.reason or "not available"))
+            continue
+        reason = engine.unsuitable_reason(inp)
+        if reason:
+            skipped.append(SkippedEngine(engine.name, reason))
+            continue
+        try:
+            progress(SPAN_ENGINE_PREPARE[0], f"Rendering ({engine.name})")
+            stream = engine.render(inp, _span(progress, SPAN_ENGINE_PREPARE, prefix=""))
+            _encode(stream, inp, engine.name, progress, hooks)
+            notes.extend(stream.notes)
+            return engine.name
+        except JobCancelled:
+            raise
+        except (EngineFailed, NoFaceError, MediaError) as exc:
+            logger.warning("engine %s failed, falling back: %s", engine.name, exc.detail)
+            skipped.append(SkippedEngine(engine.name, f"failed: {exc.detail}"))
+        except Exception as exc:  # an engine bug must not lose the job
+            logger.exception("engine %s crashed, falling back", engine.name)
+            skipped.append(SkippedEngine(engine.name, f"crashed: {type(exc).__name__}: {exc}"))
+    raise EngineFailed("Every engine failed: " + "; ".join(f"{s.engine}: {s.reason}" for s in skipped))
+
+
+def _encode(stream: FrameStream, inp: EngineInput, engine_name: str, progress: ProgressFn, hooks: RenderHooks) -> None:
+    request = inp.request
+    size = inp.geometry.size
+    background = None
+    if request.background.mode != "none" and hooks.background_stage is not None:
+        background = hooks.background_stage(request.background, size, stream.static or engine_name == "native")
+    try:
+        if stream.static:
+            frame = next(iter(stream.frames))
+            if background is not None:
+                frame = background.apply(frame)
+            still_png = request.work_dir / "still.png"
+            import cv2
+
+            cv2.imwrite(str(still_png), frame)
+            progress(SPAN_FRAMES[0], "Encoding video")
+            media.still_video(still_png, inp.audio.path, request.output_path, fps=request.fps, size=size, duration=inp.audio.duration)
+            return
+        frames_progress = _span(progress, SPAN_FRAMES)
+        every = max(1, request.fps // 4)
+        with media.FrameEncoder(request.output_path, size=size, fps=request.fps, audio_path=inp.audio.path, duration=inp.audio.duration) as encoder:
+            for index, frame in enumerate(stream.frames):
+                if index >= inp.frame_count:
+                    break
+                if background is not None:
+                    frame = background.apply(frame, stream.changed_box)
+                encoder.write(frame)
+                if index % every == 0:
+                    frames_progress(100.0 * index / inp.frame_count, f"Rendering frames ({engine_name}) {index}/{inp.frame_count}")
+            if encoder.frames_written < inp.frame_count:
+                raise EngineFailed(f"{engine_name} produced {encoder.frames_written} of {inp.frame_count} frames")
+    finally:
+        if background is not None:
+            background.close()
+
+
+def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: ProgressFn) -> tuple[Path, str]:
+    if request.audio_path is not None:
+        return request.audio_path, ""
+    if not request.text.strip():
+        raise BadRequest("Either audio or text is required.")
+    if hooks.synthesize is None:
+        raise BadRequest("Text was given but no speech synthesiser is configured.")
+    progress(0, "Synthesising speech")
+    spoken = hooks.synthesize(request.text, request.voice, request.work_dir)
+    return spoken.path, spoken.provider
+
+
+def _default_avatar(request: RenderRequest, hooks: RenderHooks) -> Path:
+    if hooks.default_avatar is None:
+        raise BadRequest("An image is required.")
+    return hooks.default_avatar(request.work_dir)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaError(f"The image {path.name} could not be decoded.")
+    return image
+
+
+def _span(progress: ProgressFn, span: tuple[float, float], prefix: str = "") -> ProgressFn:
+    """A progress callback that maps a step's local 0-100 into its share of the job."""
+    start, end = span
+
+    def report(local: float, stage: str) -> None:
+        progress(start + (end - start) * max(0.0, min(100.0, local)) / 100.0, prefix + stage)
+
+    return report
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - started, 3)

@@ -1,0 +1,203 @@
+"""Dataclasses that flow between pipeline stages. Django-free.
+
+Units: times in seconds, images as BGR ``uint8`` arrays (OpenCV order),
+landmark coordinates in pixels of the image they were measured on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+# (progress 0-100 of the whole job, human stage name). The callback may raise
+# JobCancelled; every long loop calls it at least every ~0.5 s.
+ProgressFn = Callable[[float, str], None]
+
+RESOLUTION_HEIGHTS = {"480p": 480, "720p": 720, "1080p": 1080}
+PREPROCESS_MODES = ("full", "crop", "resize", "extcrop", "extfull")
+EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised")
+STYLES = ("natural", "calm", "expressive")
+BACKGROUND_MODES = ("none", "blur", "portrait", "cinematic", "color", "image", "chroma")
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One ARPAbet phone without stress digits (``AA``, ``P``...), or ``SIL``."""
+
+    label: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass
+class PhoneTimeline:
+    phones: list[Phone]
+    words: list[Word]
+    duration: float
+    method: str  # "align" | "allphone" | "energy"
+    # Frame-rate-free loudness envelope: (times, rms 0..1); used for head motion.
+    envelope_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    envelope: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AudioClip:
+    """Speech normalised once: mono float32 in [-1, 1] at ``sample_rate``."""
+
+    path: Path  # the normalised WAV on disk (16 kHz mono s16)
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+@dataclass
+class FaceAnalysis:
+    """The face mesh of one image, found once."""
+
+    landmarks: np.ndarray  # (478, 3) float32: x, y in pixels, z in pixel-ish units
+    image_size: tuple[int, int]  # (width, height)
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 of the landmark hull, pixels
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.landmarks[:, :2]
+
+
+@dataclass(frozen=True)
+class MouthParams:
+    """Per-frame mouth targets, each nominally 0..1 (see visemes.py for meaning)."""
+
+    jaw_open: float = 0.0
+    lip_width: float = 0.0  # +: spread (EE), -: narrowed (OO)
+    rounding: float = 0.0  # protrusion/rounding (OO, W)
+    upper_lip_raise: float = 0.0
+    lip_press: float = 0.0  # bilabial closure strength (P, B, M)
+    lower_lip_tuck: float = 0.0  # F/V: lower lip to upper teeth
+    teeth: float = 0.0  # visibility of upper teeth
+    tongue: float = 0.0  # tongue tip visible (L, TH, D)
+
+
+@dataclass
+class MouthTrack:
+    """Mouth parameters sampled at the output frame rate."""
+
+    fps: int
+    frames: list[MouthParams]
+    # Per-frame speech energy 0..1, at the same fps (head motion follows it).
+    energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class BackgroundOptions:
+    mode: str = "none"
+    color: tuple[int, int, int] = (0, 0, 0)  # BGR
+    image_path: Optional[Path] = None
+    chroma_color: tuple[int, int, int] = (0, 255, 0)  # BGR
+    similarity: float = 0.1
+    blend: float = 0.05
+    aspect: float = 2.39  # cinematic letterbox aspect
+
+
+@dataclass
+class RenderRequest:
+    """Everything a render needs; built by the service from a job."""
+
+    output_path: Path
+    work_dir: Path
+    image_path: Optional[Path] = None  # None: the synthesised default avatar
+    audio_path: Optional[Path] = None  # None: ``text`` is synthesised
+    text: str = ""
+    transcript: str = ""  # known words of uploaded audio, for alignment/captions
+    voice: str = "en-US-JennyNeural"
+    resolution: str = "720p"
+    fps: int = 25
+    emotion: str = "neutral"
+    style: str = "natural"
+    preprocess: str = "full"
+    strict_preprocess: bool = False
+    prefer_wav2lip: bool = False
+    disabled_engines: tuple[str, ...] = ()
+    background: BackgroundOptions = field(default_factory=BackgroundOptions)
+    expression_engine: str = "auto"  # expression estimator for the source face; "none" skips it
+    # Blendshapes of the source face (ARKit names), from the expression stage.
+    expression: Optional[dict[str, float]] = None
+
+    @property
+    def height(self) -> int:
+        return RESOLUTION_HEIGHTS[self.resolution]
+
+
+@dataclass
+class OutputGeometry:
+    """Where the output frame comes from in the source image, and its size.
+
+    ``source_box`` is (x0, y0, x1, y1) in source pixels and may extend past
+    the image (padded with the border); the box is scaled to ``size``.
+    """
+
+    source_box: tuple[int, int, int, int]
+    size: tuple[int, int]  # (width, height), both even
+    animate_margin: float = 0.0  # extra fraction around the face the warp may touch
+
+
+@dataclass
+class EngineInput:
+    request: RenderRequest
+    image: np.ndarray  # source BGR image
+    audio: AudioClip
+    timeline: PhoneTimeline
+    face: Optional[FaceAnalysis]
+    geometry: OutputGeometry
+    frame_count: int
+
+
+@dataclass
+class FrameStream:
+    """What an engine hands the orchestrator: frames of ``geometry.size`` at the fps.
+
+    A ``static`` stream yields exactly one frame, held for ``frame_count`` frames.
+    """
+
+    frames: Iterator[np.ndarray]
+    frame_count: int
+    static: bool = False
+    notes: list[str] = field(default_factory=list)
+    # The part of the frame the engine may change (x0, y0, x1, y1); None = anywhere.
+    # Lets the background stage keep a static background's mask and blur cached.
+    changed_box: Optional[tuple[int, int, int, int]] = None
+
+
+@dataclass
+class SkippedEngine:
+    engine: str
+    reason: str
+
+
+@dataclass
+class RenderResult:
+    output_path: Path
+    engine: str
+    duration: float
+    frame_count: int
+    width: int
+    height: int
+    fps: int
+    fallback_reasons: list[SkippedEngine] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    tts_provider: str = ""
+    timeline: Optional[PhoneTimeline] = None
+    expression: Optional[dict] = None

@@ -1,0 +1,142 @@
+"""In and Out schemas of the generation endpoints (field names follow API.md)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from generation.pipeline.types import BACKGROUND_MODES, EMOTIONS, PREPROCESS_MODES, STYLES
+
+Resolution = Literal["480p", "720p", "1080p"]
+
+
+def _blank_to_none(value):
+    # HTML forms send "" for an untouched field: treat it as absent.
+    return None if isinstance(value, str) and value.strip() == "" else value
+
+
+class RenderOptionsIn(Schema):
+    resolution: Resolution = "720p"
+    fps: int = Field(25, ge=15, le=60)
+    emotion: str = "neutral"
+    style: str = "natural"
+    expressionEngine: str = "auto"
+    preferWav2Lip2: bool = False
+    preprocess: Optional[str] = None
+    backgroundMode: Optional[str] = None
+    backgroundColor: Optional[str] = None
+    chromaColor: Optional[str] = None
+    similarity: Optional[float] = Field(None, ge=0.0, le=1.0)
+    blend: Optional[float] = Field(None, ge=0.0, le=1.0)
+    captions: Optional[Literal["none", "file", "burn"]] = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return _blank_to_none(value)
+
+    @field_validator("resolution", "fps", "emotion", "style", "expressionEngine", "preferWav2Lip2", mode="before")
+    @classmethod
+    def _defaults_for_blank(cls, value, info):
+        if value is None:
+            return cls.model_fields[info.field_name].default
+        return value
+
+    @field_validator("emotion")
+    @classmethod
+    def _emotion(cls, value: str) -> str:
+        value = value.lower()
+        if value not in EMOTIONS:
+            raise ValueError(f"must be one of {', '.join(EMOTIONS)}")
+        return value
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, value: str) -> str:
+        value = value.lower()
+        if value not in STYLES:
+            raise ValueError(f"must be one of {', '.join(STYLES)}")
+        return value
+
+    @field_validator("preprocess")
+    @classmethod
+    def _preprocess(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in PREPROCESS_MODES:
+            raise ValueError(f"must be one of {', '.join(PREPROCESS_MODES)}")
+        return value
+
+    @field_validator("backgroundMode")
+    @classmethod
+    def _background_mode(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in BACKGROUND_MODES:
+            raise ValueError(f"must be one of {', '.join(BACKGROUND_MODES)}")
+        return value
+
+    @field_validator("expressionEngine")
+    @classmethod
+    def _expression_engine(cls, value: str) -> str:
+        allowed = ("auto", "none", "mediapipe", "threeddfa", "openseeface", "mini_xception")
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+
+class FusionIn(RenderOptionsIn):
+    text: Optional[str] = None
+    transcript: Optional[str] = None
+    voice: Optional[str] = None
+
+
+class PromptIn(RenderOptionsIn):
+    prompt: str
+    voice: Optional[str] = "en-US-JennyNeural"
+
+
+class TaskAcceptedOut(Schema):
+    success: bool = True
+    task_id: str
+    status: str = "processing"
+
+
+class ErrorOut(Schema):
+    success: bool = False
+    detail: str
+
+
+class SkippedEngineOut(Schema):
+    engine: str
+    reason: str
+
+
+class StatusDataOut(Schema):
+    task_id: str
+    kind: str
+    status: str
+    progress: int
+    stage: str
+    video_url: Optional[str] = None
+    error: str = ""
+    engine: str = ""
+    fallback_reasons: list[SkippedEngineOut] = []
+    tts_provider: str = ""
+    queue_position: Optional[int] = None
+    eta_seconds: Optional[float] = None
+    timings: dict = {}
+    duration: Optional[float] = None
+    attempts: int = 0
+    captions: dict = {}
+    created_at: str
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+
+
+class StatusOut(Schema):
+    success: bool = True
+    data: StatusDataOut
+
+
+class CapabilitiesOut(Schema):
+    success: bool = True
+    data: dict

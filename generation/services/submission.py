@@ -1,0 +1,116 @@
+"""From a validated form and uploads to a job: every check before anything is stored."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from generation.models import GenerationJob, JobKind
+from generation.schemas import FusionIn, PromptIn
+from generation.services import uploads
+from generation.services.jobs import job_create, request_fingerprint
+from paksatalker_site.errors import BadRequest, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+def job_submit(
+    *,
+    form: FusionIn | PromptIn,
+    image: UploadedFile | None,
+    audio: UploadedFile | None = None,
+    background_image: UploadedFile | None = None,
+    idempotency_key: str | None = None,
+) -> GenerationJob:
+    kind = JobKind.PROMPT if isinstance(form, PromptIn) else JobKind.FUSION
+    text, transcript, voice, background = form_validate(
+        form, has_image=image is not None, has_audio=audio is not None, has_background_image=background_image is not None
+    )
+    checked_image = uploads.image_check(image) if image is not None else None
+    checked_audio = uploads.audio_check(audio) if audio is not None else None
+    checked_bg = uploads.image_check(background_image, field="backgroundImage", limit=settings.PAKSA_MAX_BACKGROUND_BYTES) if background_image is not None else None
+
+    params = render_params(form, voice=voice, background=background, transcript=transcript, default_avatar=image is None)
+    fingerprint = ""
+    if idempotency_key:
+        fingerprint = request_fingerprint({"text": text, **params}, {"image": image, "audio": audio, "background": background_image})
+        existing = GenerationJob.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise ValidationFailed("Idempotency-Key was already used with a different request.")
+            return existing
+    return job_create(
+        kind=kind, params=params, text=text,
+        image=image, image_ext=checked_image.extension if checked_image else "png",
+        audio=audio, audio_ext=checked_audio.extension if checked_audio else "wav",
+        background_image=background_image, background_ext=checked_bg.extension if checked_bg else "png",
+        idempotency_key=idempotency_key, fingerprint=fingerprint,
+    )
+
+
+def render_params(form: FusionIn | PromptIn, *, voice: str, background: dict, transcript: str, default_avatar: bool) -> dict:
+    """The job's stored parameters; running.render_request_build reads them back."""
+    return {
+        "voice": voice,
+        "resolution": form.resolution,
+        "fps": form.fps,
+        "emotion": form.emotion,
+        "style": form.style,
+        "expression_engine": form.expressionEngine,
+        "prefer_wav2lip": form.preferWav2Lip2,
+        "preprocess": form.preprocess or settings.PAKSA_PREPROCESS,
+        "background": background,
+        "captions": form.captions or "file",
+        "transcript": transcript,
+        "default_avatar": default_avatar,
+    }
+
+
+def form_validate(form: FusionIn | PromptIn, *, has_image: bool, has_audio: bool, has_background_image: bool) -> tuple[str, str, str, dict]:
+    """Checks on fields that need no file: returns (text, transcript, voice, background params)."""
+    is_prompt = isinstance(form, PromptIn)
+    text = (form.prompt if is_prompt else form.text or "").strip()
+    if is_prompt and not text:
+        raise ValidationFailed("prompt: the text to speak is required.")
+    if not has_audio and not text:
+        raise BadRequest("Send audio, or text to speak (the default avatar is used when there is no image).")
+    if not has_image and not text:
+        raise BadRequest("image is required when there is no text (only text requests may use the default avatar).")
+    _check_text("prompt" if is_prompt else "text", text)
+    transcript = (getattr(form, "transcript", None) or "").strip()
+    _check_text("transcript", transcript)
+    voice = form.voice or "en-US-JennyNeural"
+    from voices.selectors import voice_get
+
+    voice_get(voice_id=voice)  # 422 naming an unknown voice
+    return text, transcript, voice, _background_params(form, has_background_image)
+
+
+def _check_text(field: str, text: str) -> None:
+    if len(text) > settings.PAKSA_MAX_TEXT_CHARS:
+        raise ValidationFailed(f"{field}: {len(text)} characters; the limit is {settings.PAKSA_MAX_TEXT_CHARS}.")
+    if "\x00" in text:
+        raise ValidationFailed(f"{field}: contains a NUL character.")
+
+
+def _background_params(form, has_background_image: bool) -> dict:
+    mode = form.backgroundMode or "none"
+    params: dict = {"mode": mode}
+    if mode == "none":
+        return params
+    from generation.pipeline.background import parse_color, validate_options
+
+    color = parse_color(form.backgroundColor) if form.backgroundColor else None
+    chroma = parse_color(form.chromaColor) if form.chromaColor else None
+    validate_options(mode, color=color, has_image=has_background_image)
+    if color is not None:
+        params["color"] = list(color)
+    if chroma is not None:
+        params["chroma_color"] = list(chroma)
+    if form.similarity is not None:
+        params["similarity"] = form.similarity
+    if form.blend is not None:
+        params["blend"] = form.blend
+    return params

@@ -1,0 +1,37 @@
+"""Huey tasks: thin, they take ids and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
+
+from generation import services
+
+logger = logging.getLogger(__name__)
+
+
+@db_task(context=False)
+def job_render_task(job_id: str) -> None:
+    services.job_run(job_id=job_id)
+
+
+@db_task(context=False)
+def jobs_reap_task() -> None:
+    outcome = services.jobs_reap_stale()
+    if outcome["requeued"] or outcome["failed"]:
+        logger.warning("reaper: %s", outcome)
+
+
+@db_periodic_task(crontab(minute=f"*/{max(1, settings.PAKSA_REAPER_INTERVAL_SECONDS // 60)}"))
+def jobs_reap_periodic_task() -> None:
+    jobs_reap_task.call_local()
+
+
+@on_startup()
+def _reap_after_start() -> None:
+    # A restarted worker checks for jobs its predecessor left behind as soon as
+    # their heartbeats can have gone stale, instead of waiting for the next minute.
+    jobs_reap_task.schedule(delay=settings.PAKSA_STALE_AFTER_SECONDS + 1)

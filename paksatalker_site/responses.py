@@ -1,0 +1,44 @@
+"""The one error shape: {"success": false, "detail": "..."}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import JsonResponse
+
+from paksatalker_site.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+REASONS = {
+    400: "Bad request.",
+    401: "Authentication is required.",
+    403: "Forbidden.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    408: "Request timeout.",
+    413: "The request body is too large.",
+    415: "Unsupported media type.",
+    422: "Validation failed.",
+    429: "Too many requests.",
+    500: "Internal server error.",
+    502: "An upstream service failed.",
+    503: "The service is unavailable; try again later.",
+}
+
+
+def error_response(status: int, detail: str | None = None, *, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse({"success": False, "detail": detail or REASONS.get(status, "Error.")}, status=status)
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def application_error_response(exc: ApplicationError) -> JsonResponse:
+    headers = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    if exc.status_code >= 500:
+        logger.error("%s: %s", type(exc).__name__, exc.detail)
+    return error_response(exc.status_code, exc.detail, headers=headers)
