@@ -1,0 +1,85 @@
+"""Which expression engines can run here, checked once and re-checked when a
+model file appears, changes or disappears (a cheap stat fingerprint)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from expressions.engines import mediapipe_tasks, mini_xception, openseeface, threeddfa
+from expressions.engines.common import EngineStatus
+from expressions.model_files import models_dir
+
+logger = logging.getLogger(__name__)
+
+ENGINE_NAMES = ("mediapipe", "threeddfa", "openseeface", "mini_xception")
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, dict[str, EngineStatus]]] = {}
+
+
+def _fingerprint(models: Path) -> tuple:
+    """(path, mtime, size) of every file an engine reads, and the openseeface listing."""
+    paths = [
+        mediapipe_tasks.task_path(models),
+        mini_xception.mini_xception_path(models),
+        *(threeddfa.model_dir(models) / n for n in (threeddfa.MODEL_NAME, threeddfa.MEAN_STD_NAME, threeddfa.BFM_NAME)),
+    ]
+    osf = models / "openseeface"
+    if osf.is_dir():
+        paths += sorted(osf.glob("lm_model*_opt.onnx"))
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(p), None, None))
+    return tuple(out)
+
+
+def _mediapipe_status(models: Path) -> EngineStatus:
+    try:
+        import mediapipe as mp
+
+        mp.solutions.face_mesh  # noqa: B018 - the geometry engine needs the legacy solution graph
+    except Exception as exc:  # noqa: BLE001
+        return EngineStatus(False, f"mediapipe cannot be imported: {exc}")
+    tasks = mediapipe_tasks.check(models)
+    source = mediapipe_tasks.SOURCE if tasks.available else "face_mesh_geometry"
+    return EngineStatus(
+        True,
+        "",
+        tasks.path if tasks.available else "",
+        {"source": source, "blendshape_count": 52 if tasks.available else 23, "face_landmarker_task": {"available": tasks.available, "reason": tasks.reason, "path": tasks.path}},
+    )
+
+
+def _check_all(models: Path) -> dict[str, EngineStatus]:
+    checks = {"mediapipe": _mediapipe_status, "threeddfa": threeddfa.check, "openseeface": openseeface.check, "mini_xception": mini_xception.check}
+    out = {}
+    for name, fn in checks.items():
+        try:
+            out[name] = fn(models)
+        except Exception as exc:  # noqa: BLE001 - a check must never take the others down
+            logger.exception("availability check of %s failed", name)
+            out[name] = EngineStatus(False, f"availability check failed: {exc}")
+        if not out[name].available:
+            logger.info("expression engine %s unavailable: %s", name, out[name].reason)
+    return out
+
+
+def engine_statuses(models: Path | None = None, *, refresh: bool = False) -> dict[str, EngineStatus]:
+    """Status of every engine; cached until a model file changes (or ``refresh``)."""
+    models = Path(models) if models else models_dir()
+    fp = _fingerprint(models)
+    key = str(models)
+    with _lock:
+        cached = _cache.get(key)
+        if cached and cached[0] == fp and not refresh:
+            return cached[1]
+    statuses = _check_all(models)
+    with _lock:
+        _cache[key] = (fp, statuses)
+    return statuses

@@ -1,0 +1,63 @@
+import cv2
+import numpy as np
+import pytest
+
+from expressions.engines.common import EMOTIONS
+from expressions.fetch import mini_xception_path
+from expressions.services import expression_estimate, image_decode
+from paksatalker_site.errors import EngineUnavailable, NoFaceError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+
+@pytest.fixture
+def empty_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAKSA_MODELS_DIR", str(tmp_path))
+    from django.conf import settings
+
+    if settings.configured:  # under pytest-django the setting wins over the env var
+        monkeypatch.setattr(settings, "MODELS_DIR", tmp_path, raising=False)
+    return tmp_path
+
+
+def test_image_decode(astronaut_bgr):
+    ok, png = cv2.imencode(".png", astronaut_bgr)
+    assert image_decode(png.tobytes()).shape == astronaut_bgr.shape
+    with pytest.raises(UnsupportedMediaType):
+        image_decode(b"RIFF....WAVEfmt this is audio, not an image")
+    with pytest.raises(UnsupportedMediaType):
+        image_decode(b"")
+
+
+def test_pixel_bomb_refused():
+    ok, png = cv2.imencode(".png", np.zeros((7000, 6000), np.uint8))
+    with pytest.raises(PayloadTooLarge):
+        image_decode(png.tobytes())
+
+
+def test_unknown_engine_and_unavailable_engine(astronaut_bgr, empty_models):
+    with pytest.raises(ValidationFailed, match="valid values: auto, mediapipe"):
+        expression_estimate(image_bgr=astronaut_bgr, engine="magic")
+    with pytest.raises(EngineUnavailable, match="mb1_120x120.onnx"):
+        expression_estimate(image_bgr=astronaut_bgr, engine="threeddfa")
+
+
+def test_no_face(faceless_path):
+    with pytest.raises(NoFaceError):
+        expression_estimate(image_bgr=cv2.imread(str(faceless_path)), engine="auto")
+
+
+def test_heuristic_emotions_without_weights(astronaut_bgr, empty_models):
+    out = expression_estimate(image_bgr=astronaut_bgr)
+    assert out["engine"] == "mediapipe" and out["emotion_source"] == "blendshape_heuristic"
+    probs = out["result"]["emotion_probs"]
+    assert list(probs) == list(EMOTIONS) and sum(probs.values()) == pytest.approx(1.0)
+    assert max(probs, key=probs.get) == "happy"
+    assert {"yaw", "pitch", "roll"} <= set(out["result"]["head_pose"])
+
+
+@pytest.mark.skipif(not mini_xception_path(None).exists(), reason="mini_xception weights absent; run fetch_models")
+def test_auto_uses_mini_xception_when_present(astronaut_bgr, monkeypatch):
+    monkeypatch.delenv("PAKSA_MODELS_DIR", raising=False)
+    out = expression_estimate(image_bgr=astronaut_bgr, engine="auto")
+    assert out["emotion_source"] == "mini_xception"
+    assert max(out["result"]["emotion_probs"], key=out["result"]["emotion_probs"].get) == "happy"
+    assert out["result"]["blendshapes"]["mouthSmileLeft"] > 0.5
