@@ -23,7 +23,9 @@ def capabilities_get() -> dict:
         availability = engine.availability()
         engine_flags[name] = {"available": availability.available, "reason": availability.reason, **availability.detail}
     sadtalker = engines["sadtalker"]
-    weights_ok, weights_reason = sadtalker.weights_status()
+    from django.conf import settings
+
+    weights_ok, weights_reason = sadtalker.weights_status(256, (settings.PAKSA_PREPROCESS, "crop"))
     expressions = expression_capabilities()
     reasons = {name: info["reason"] for name, info in engine_flags.items() if not info["available"]}
     reasons.update({name: info.get("reason", "") for name, info in expressions.items() if not info.get("available")})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -25,10 +27,10 @@ def _sadtalker() -> Engine:
     from generation.pipeline.engines.sadtalker import SadTalkerConfig, SadTalkerEngine
 
     return SadTalkerEngine(
-        SadTalkerConfig.from_values(
-            directory=settings.PAKSA_SADTALKER_DIR,
-            checkpoints=settings.PAKSA_SADTALKER_CHECKPOINTS,
-            python=settings.PAKSA_SADTALKER_PYTHON,
+        SadTalkerConfig(
+            dir=Path(settings.PAKSA_SADTALKER_DIR) if settings.PAKSA_SADTALKER_DIR else None,
+            checkpoints=Path(settings.PAKSA_SADTALKER_CHECKPOINTS) if settings.PAKSA_SADTALKER_CHECKPOINTS else None,
+            python=settings.PAKSA_SADTALKER_PYTHON or sys.executable,
             enhancer=settings.PAKSA_FACE_ENHANCER,
             threads=settings.PAKSA_RENDER_THREADS,
             timeout_base_s=settings.PAKSA_SADTALKER_TIMEOUT_BASE,
@@ -41,7 +43,7 @@ def _sadtalker() -> Engine:
 def _wav2lip() -> Engine:
     from generation.pipeline.engines.wav2lip import Wav2LipEngine
 
-    return Wav2LipEngine(checkpoint_dir=settings.MODELS_DIR / "wav2lip", threads=settings.PAKSA_RENDER_THREADS)
+    return Wav2LipEngine(settings.MODELS_DIR / "wav2lip", batch_size=8, threads=settings.PAKSA_RENDER_THREADS)
 
 
 def engines_reset() -> None:

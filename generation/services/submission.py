@@ -97,20 +97,21 @@ def _check_text(field: str, text: str) -> None:
 
 def _background_params(form, has_background_image: bool) -> dict:
     mode = form.backgroundMode or "none"
-    params: dict = {"mode": mode}
     if mode == "none":
-        return params
-    from generation.pipeline.background import parse_color, validate_options
+        return {"mode": mode}
+    if mode == "image" and not has_background_image:
+        raise BadRequest("backgroundImage is required when backgroundMode is 'image'.")
+    from generation.pipeline.background import validate_options
 
-    color = parse_color(form.backgroundColor) if form.backgroundColor else None
-    chroma = parse_color(form.chromaColor) if form.chromaColor else None
-    validate_options(mode, color=color, has_image=has_background_image)
-    if color is not None:
-        params["color"] = list(color)
-    if chroma is not None:
-        params["chroma_color"] = list(chroma)
-    if form.similarity is not None:
-        params["similarity"] = form.similarity
-    if form.blend is not None:
-        params["blend"] = form.blend
-    return params
+    # The mode itself was checked by the schema; this checks colours and ranges.
+    # The uploaded image is checked by uploads.image_check and bound at render time.
+    checked = validate_options(
+        "none", color=form.backgroundColor, chroma_color=form.chromaColor, similarity=form.similarity, blend=form.blend
+    )
+    return {
+        "mode": mode,
+        "color": list(checked.color),
+        "chroma_color": list(checked.chroma_color),
+        "similarity": checked.similarity,
+        "blend": checked.blend,
+    }
