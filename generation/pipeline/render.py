@@ -110,7 +110,10 @@ def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInp
             continue
         try:
             progress(SPAN_ENGINE_PREPARE[0], f"Rendering ({engine.name})")
-            stream = engine.render(inp, _span(progress, SPAN_ENGINE_PREPARE, prefix=""))
+            prepare = _Closable(_span(progress, SPAN_ENGINE_PREPARE))
+            stream = engine.render(inp, prepare)
+            # Lazy engines may still report while frames flow; the frame loop owns progress then.
+            prepare.close()
             _encode(stream, inp, engine.name, progress, hooks)
             notes.extend(stream.notes)
             return engine.name
@@ -196,6 +199,21 @@ def _span(progress: ProgressFn, span: tuple[float, float], prefix: str = "") -> 
         progress(start + (end - start) * max(0.0, min(100.0, local)) / 100.0, prefix + stage)
 
     return report
+
+
+class _Closable:
+    """A progress callback that goes quiet once closed."""
+
+    def __init__(self, progress: ProgressFn):
+        self._progress = progress
+        self._open = True
+
+    def __call__(self, percent: float, stage: str) -> None:
+        if self._open:
+            self._progress(percent, stage)
+
+    def close(self) -> None:
+        self._open = False
 
 
 @contextmanager

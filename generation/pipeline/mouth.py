@@ -1,0 +1,177 @@
+"""Mouth interior synthesis: cavity, upper teeth and tongue inside the warped inner lips.
+
+Colours come from the face itself (lip and skin statistics sampled once), so
+the interior is lit like the photo. Everything is drawn in a small box around
+the mouth and clipped to the inner-lip polygon with an anti-aliased mask.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from generation.pipeline.types import MouthParams
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """BGR float colours of one face."""
+
+    lip: np.ndarray
+    skin: np.ndarray
+    cavity: np.ndarray  # near the lips
+    cavity_deep: np.ndarray  # back of the mouth
+    teeth: np.ndarray
+    tongue: np.ndarray
+
+
+def _polygon_mean(image: np.ndarray, include: list[np.ndarray], exclude: list[np.ndarray]) -> np.ndarray | None:
+    import cv2
+
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for poly in include:
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 255)
+    for poly in exclude:
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 0)
+    if mask.sum() < 255 * 4:
+        return None
+    return np.array(cv2.mean(image, mask=mask)[:3], dtype=np.float64)
+
+
+def sample_palette(image: np.ndarray, outer_lip: np.ndarray, inner_lip: np.ndarray, cheeks: list[np.ndarray], radius: float) -> MouthPalette:
+    """Lip colour from the lip ring, skin from cheek discs; derived interior colours."""
+    import cv2
+
+    lip = _polygon_mean(image, [outer_lip], [inner_lip])
+    skin_vals = []
+    for c in cheeks:
+        mask = np.zeros(image.shape[:2], np.uint8)
+        cv2.circle(mask, (int(round(c[0])), int(round(c[1]))), max(2, int(radius)), 255, -1)
+        if mask.any():
+            skin_vals.append(np.array(cv2.mean(image, mask=mask)[:3]))
+    skin = np.mean(skin_vals, axis=0) if skin_vals else np.array([120.0, 140.0, 190.0])
+    if lip is None:
+        lip = skin * np.array([0.8, 0.75, 1.0])
+    bright = float(np.clip(skin.mean() / 150.0, 0.55, 1.15))
+    cavity = lip * np.array([0.30, 0.28, 0.36])
+    cavity_deep = lip * np.array([0.10, 0.09, 0.13])
+    teeth = np.clip(np.array([205.0, 220.0, 232.0]) * bright * 0.9 + 0.1 * skin, 0, 245)
+    tongue = np.clip(0.55 * lip * np.array([0.85, 0.8, 1.0]) + 0.45 * np.array([95.0, 95.0, 175.0]) * bright, 0, 255)
+    return MouthPalette(lip=lip, skin=skin, cavity=cavity, cavity_deep=cavity_deep, teeth=teeth, tongue=tongue)
+
+
+def _catmull_rom(points: np.ndarray, per_segment: int) -> np.ndarray:
+    """A smooth curve through ``points`` (open, endpoints kept)."""
+    p = np.concatenate([points[:1], points, points[-1:]])
+    t = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
+    t2, t3 = t * t, t * t * t
+    out = []
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3))
+    out.append(points[-1:])
+    return np.concatenate(out)
+
+
+def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, lower: np.ndarray, params: MouthParams,
+                  palette: MouthPalette, iod: float, axis_u: np.ndarray) -> None:
+    """Paint the mouth interior into ``roi`` (in place).
+
+    ``upper``/``lower`` are the inner-lip contours from corner to corner in frame
+    pixels (same endpoints); ``origin`` is the roi's top-left in the frame;
+    ``axis_u`` is the face's unit left-to-right axis (roll).
+    """
+    import cv2
+
+    seg = max(2, int(iod / 12))
+    up = _catmull_rom(upper.astype(np.float64), seg)
+    lo = _catmull_rom(lower.astype(np.float64), seg)
+    poly = np.concatenate([up, lo[::-1]])
+    ox, oy = origin
+    pad = 3
+    x0 = int(np.floor(poly[:, 0].min())) - pad - ox
+    y0 = int(np.floor(poly[:, 1].min())) - pad - oy
+    x1 = int(np.ceil(poly[:, 0].max())) + pad + 1 - ox
+    y1 = int(np.ceil(poly[:, 1].max())) + pad + 1 - oy
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(roi.shape[1], x1), min(roi.shape[0], y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    # Mouth-aligned local coordinates: s along the lips, t across (down).
+    c0 = np.array([ox + x0, oy + y0], dtype=np.float64)
+    local_poly = poly - c0
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(local_poly * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    if not mask.any():
+        return
+    # Pull the edge in by ~half a pixel so lip pixels are never half-covered.
+    alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0
+    alpha = np.clip(alpha * 1.15 - 0.15, 0, 1)[..., None]
+
+    u = axis_u / (np.linalg.norm(axis_u) + 1e-9)
+    v = np.array([-u[1], u[0]])
+    left, right = upper[0].astype(np.float64), upper[-1].astype(np.float64)
+    centre = 0.5 * (left + right)
+    half_w = max(1.0, 0.5 * float(np.dot(right - left, u)))
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    px, py = xs + ox - centre[0], ys + oy - centre[1]
+    s = (px * u[0] + py * u[1]) / half_w  # -1..1 corner to corner
+    t = px * v[0] + py * v[1]  # pixels below the corner line
+    # Upper/lower inner-lip heights per column (in t), from the smooth contours.
+    up_s = ((up - centre) @ u) / half_w
+    up_t = (up - centre) @ v
+    lo_s = ((lo - centre) @ u) / half_w
+    lo_t = (lo - centre) @ v
+    order_u, order_l = np.argsort(up_s), np.argsort(lo_s)
+    t_top = np.interp(s, up_s[order_u], up_t[order_u])
+    t_bot = np.interp(s, lo_s[order_l], lo_t[order_l])
+    gap = np.maximum(t_bot - t_top, 1e-3)
+    depth = np.clip((t - t_top) / gap, 0, 1)  # 0 at upper lip, 1 at lower lip
+    arch = np.sqrt(np.clip(1 - (s / 0.92) ** 2, 0, 1))  # teeth/tongue recede toward the corners
+
+    # Cavity: darkest at the back/centre, warmer near the lips.
+    r = np.clip(np.abs(s) ** 2 + ((depth - 0.45) * 2) ** 2, 0, 1)
+    back = (1 - r)[..., None]
+    colour = palette.cavity * (1 - back) + palette.cavity_deep * back
+
+    jaw = float(np.clip(params.jaw_open, 0, 1))
+    # Tongue: a rounded hump resting on the lower teeth; its tip rises for L/TH/D.
+    tongue_amt = float(np.clip(0.35 + 0.9 * params.tongue, 0, 1))
+    tongue_top = t_bot - (0.07 + 0.12 * params.tongue) * iod * arch
+    tongue_a = np.clip((t - tongue_top) / max(1.0, 0.03 * iod), 0, 1) * np.clip(arch * 1.6, 0, 1) * tongue_amt
+    tshade = 0.7 + 0.3 * np.clip((t - tongue_top) / max(1.0, 0.08 * iod), 0, 1)
+    tongue_col = palette.tongue * tshade[..., None]
+    colour = colour * (1 - tongue_a[..., None]) + tongue_col * tongue_a[..., None]
+
+    # Lower teeth: a faint band above the lower lip when the jaw is wide open.
+    low_vis = float(np.clip((jaw - 0.45) * 1.2, 0, 0.35))
+    if low_vis > 0:
+        lt = np.clip((t - (t_bot - 0.035 * iod * arch)) / 1.0, 0, 1) * arch ** 2 * low_vis
+        colour = colour * (1 - lt[..., None]) + palette.teeth * 0.78 * lt[..., None]
+
+    # Upper teeth: an off-white band hanging from the upper lip, shaded and with gap hints.
+    vis = float(np.clip(max(params.teeth, min(1.0, jaw * 2.5) * 0.75, params.lower_lip_tuck), 0, 1))
+    if vis > 0:
+        # Partial visibility shows less of the teeth (lip covers them), not ghostly teeth.
+        height = 0.12 * iod * (0.55 + 0.45 * arch) * (0.3 + 0.7 * vis)
+        edge = np.clip((t_top + height - t) / 1.2, 0, 1)  # anti-aliased biting edge
+        teeth_a = edge * np.clip(arch * 2.5, 0, 1) * min(1.0, vis * 3.0)
+        # Faint gap hints at the midline and between the incisors, fading to the sides.
+        tooth_w = 0.085 * iod / half_w  # incisor width in s units
+        phase = s / tooth_w
+        near = np.round(phase)
+        line_w = max(0.5, 0.01 * iod) / half_w / tooth_w
+        gaps = np.exp(-(((phase - near) / line_w) ** 2)) * (np.abs(near) <= 2) * (1 - 0.3 * np.abs(near))
+        mid = np.exp(-((s * half_w / max(0.5, 0.01 * iod)) ** 2))
+        gaps = np.maximum(gaps * 0.5, mid) * np.clip((t - t_top) / max(1.0, 0.03 * iod), 0.3, 1)
+        shade = (0.8 + 0.2 * arch) * (1 - 0.14 * gaps)
+        shade = shade * (0.82 + 0.18 * np.clip((t - t_top) / max(1.0, 0.035 * iod), 0, 1))  # upper-lip shadow
+        teeth_col = palette.teeth * shade[..., None]
+        colour = colour * (1 - teeth_a[..., None]) + teeth_col * teeth_a[..., None]
+
+    region = roi[y0:y1, x0:x1].astype(np.float32)
+    roi[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + colour.astype(np.float32) * alpha, 0, 255).astype(np.uint8)
