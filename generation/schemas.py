@@ -127,6 +127,7 @@ class StatusDataOut(Schema):
     duration: Optional[float] = None
     attempts: int = 0
     captions: dict = {}
+    notes: list[str] = []
     created_at: str
     started_at: Optional[str] = None
     finished_at: Optional[str] = None

@@ -65,6 +65,7 @@ def job_status_data(job: GenerationJob) -> dict:
         "duration": job.audio_duration,
         "attempts": job.attempts,
         "captions": captions,
+        "notes": job.notes,
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from paksatalker_site.env import env_str
 from paksatalker_site.errors import MediaError
 
 logger = logging.getLogger(__name__)
@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 SPEECH_SAMPLE_RATE_HZ = 16000
 AUDIO_BITRATE = "128k"
 PROBE_TIMEOUT_S = 20
-X264_PRESET = os.environ.get("PAKSA_X264_PRESET", "veryfast")
-X264_CRF = os.environ.get("PAKSA_X264_CRF", "20")
+# Read through the one (Django-free) environment reader, so the pipeline stays Django-free.
+X264_PRESET = env_str("PAKSA_X264_PRESET", "superfast")
+X264_CRF = env_str("PAKSA_X264_CRF", "20")
 
 
 def ffmpeg_binary() -> str:
@@ -36,9 +37,9 @@ def ffprobe_binary() -> str:
     return shutil.which("ffprobe") or "ffprobe"
 
 
-def _run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg") -> subprocess.CompletedProcess:
+def _run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg", cwd: Path | None = None) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False, cwd=cwd)
     except FileNotFoundError as exc:
         raise MediaError(f"{what} is not installed", stderr=str(exc)) from exc
     except subprocess.TimeoutExpired as exc:
@@ -246,6 +247,26 @@ def read_frames(path: Path, *, size: tuple[int, int], fps: int) -> Iterator[np.n
         proc.stderr.close()
         if proc.wait() not in (0, -9) and stderr.strip():
             raise MediaError(f"ffmpeg (decode) failed: {_last_line(stderr)}", stderr=stderr)
+
+
+def burn_subtitles(video: Path, subtitles: Path, out: Path) -> Path:
+    """Render an SRT/VTT file into the picture (ffmpeg's subtitles filter); audio is copied.
+
+    The filter takes a file name inside a filter graph, where ':' and quotes are
+    special; running in the subtitles' folder lets us pass a bare, safe name.
+    """
+    safe_name = "burn-in" + subtitles.suffix
+    local = subtitles.parent / safe_name
+    if local != subtitles:
+        local.write_bytes(subtitles.read_bytes())
+    args = [
+        ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-i", str(video.resolve()),
+        "-vf", f"subtitles={safe_name}:force_style='FontSize=20,Outline=2,MarginV=24'",
+        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF, "-pix_fmt", "yuv420p",
+        "-c:a", "copy", "-movflags", "+faststart", str(out.resolve()),
+    ]
+    _run(args, what="ffmpeg (caption burn-in)", cwd=subtitles.parent)
+    return out
 
 
 def extract_frame(path: Path, at_seconds: float, out_png: Path) -> Path:

@@ -68,7 +68,10 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     # 3. Timed phones: forced alignment with known text, allphone or energy otherwise.
     with _timed(timings, "phones"):
         progress(SPAN_PHONES[0], "Aligning speech")
-        timeline = speech.phone_timeline(audio, request.text or request.transcript)
+        known_text = request.text or request.transcript
+        # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
+        transcribe = not known_text and request.captions in ("file", "burn")
+        timeline = speech.phone_timeline(audio, known_text, transcribe_words=transcribe)
     # 4. Face analysis of the source image, once (plus its expression at rest).
     with _timed(timings, "face"):
         progress(SPAN_FACE[0], "Analysing face")
@@ -89,11 +92,15 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
     with _timed(timings, "render"):
         engine_name = _run_chain(chain, skipped, inp, progress, hooks, result_notes)
+    # 8. Captions from the word timings (when the words are known), burned in on request.
+    with _timed(timings, "captions"):
+        vtt, srt, captions_note = _captions(request, timeline, known_text, progress)
 
     return RenderResult(
         output_path=request.output_path, engine=engine_name, duration=audio.duration, frame_count=frame_count,
         width=geometry.size[0], height=geometry.size[1], fps=request.fps, fallback_reasons=skipped,
         timings=timings, tts_provider=tts_provider, timeline=timeline, expression=expression,
+        captions_vtt=vtt, captions_srt=srt, captions_note=captions_note,
     )
 
 
@@ -162,6 +169,34 @@ def _encode(stream: FrameStream, inp: EngineInput, engine_name: str, progress: P
     finally:
         if background is not None:
             background.close()
+
+
+MIN_TRANSCRIPT_CONFIDENCE = 0.6
+
+
+def _captions(request: RenderRequest, timeline: PhoneTimeline, known_text: str, progress: ProgressFn):
+    """(vtt, srt, note): caption files when the words are known or confidently recognised."""
+    from generation.pipeline import captions
+
+    if request.captions == "none":
+        return None, None, "captions were not requested"
+    if not known_text:
+        confidence = timeline.transcript_confidence
+        if confidence is None:
+            return None, None, "no captions: the words are unknown (send text or a transcript, or captions=file to transcribe)"
+        if confidence < MIN_TRANSCRIPT_CONFIDENCE:
+            return None, None, f"no captions: speech recognition was not confident enough ({confidence:.2f})"
+    cues = captions.captions_from_timeline(timeline, known_text)
+    if not cues:
+        return None, None, "no captions: no words were aligned"
+    vtt = captions.write_vtt(cues, request.work_dir / "captions.vtt")
+    srt = captions.write_srt(cues, request.work_dir / "captions.srt")
+    if request.captions == "burn":
+        progress(SPAN_FRAMES[1], "Burning in captions")
+        burned = request.work_dir / "burned.mp4"
+        media.burn_subtitles(request.output_path, srt, burned)
+        burned.replace(request.output_path)
+    return vtt, srt, f"{len(cues)} caption cues" + (" (burned in)" if request.captions == "burn" else "")
 
 
 def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: ProgressFn) -> tuple[Path, str]:

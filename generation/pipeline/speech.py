@@ -243,13 +243,14 @@ def phone_timeline(audio: AudioClip, text: str = "", *, transcribe_words: bool =
             notes.append("falling back to energy-based mouth movement")
             phones_raw, method = energy_phones(feats, duration), "energy"
     timed_words = [Word(w, max(0.0, s), min(duration, e)) for w, s, e in words_raw]
+    confidence = None
     if transcribe_words and not timed_words and feats.voiced.any():
         transcript = transcribe(audio)
-        timed_words = transcript.words
+        timed_words, confidence = transcript.words, transcript.confidence
         notes.append(f"transcript confidence {transcript.confidence:.2f}")
     timeline = PhoneTimeline(
         phones=_contiguous(phones_raw, duration), words=timed_words, duration=duration, method=method,
-        envelope_times=feats.times, envelope=feats.envelope, notes=notes,
+        envelope_times=feats.times, envelope=feats.envelope, notes=notes, transcript_confidence=confidence,
     )
     logger.info("phone timeline: %s, %d phones over %.2f s%s", method, len(timeline.phones), duration,
                 "; " + "; ".join(notes) if notes else "")

@@ -49,6 +49,9 @@ class PhoneTimeline:
     envelope_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     envelope: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: list[str] = field(default_factory=list)
+    # Words recognised without a transcript: their mean posterior (None when the words
+    # came from known text or nothing was recognised).
+    transcript_confidence: Optional[float] = None
 
 
 @dataclass
@@ -132,6 +135,7 @@ class RenderRequest:
     prefer_wav2lip: bool = False
     disabled_engines: tuple[str, ...] = ()
     background: BackgroundOptions = field(default_factory=BackgroundOptions)
+    captions: str = "auto"  # auto: when the words are known | file | burn | none
     expression_engine: str = "auto"  # expression estimator for the source face; "none" skips it
     # Blendshapes of the source face (ARKit names), from the expression stage.
     expression: Optional[dict[str, float]] = None
@@ -201,3 +205,6 @@ class RenderResult:
     tts_provider: str = ""
     timeline: Optional[PhoneTimeline] = None
     expression: Optional[dict] = None
+    captions_vtt: Optional[Path] = None
+    captions_srt: Optional[Path] = None
+    captions_note: str = ""

@@ -34,7 +34,8 @@ def job_run(*, job_id: str) -> None:
     try:
         request = _render_request(job, work_dir)
         result = pipeline.render(request, engines_get(), progress, render_hooks())
-        job_complete(job_id=job_id, token=token, output=result.output_path, result_fields=_result_fields(result))
+        captions = {name: path for name, path in (("captions_vtt", result.captions_vtt), ("captions_srt", result.captions_srt)) if path}
+        job_complete(job_id=job_id, token=token, output=result.output_path, result_fields=_result_fields(result), extra_files=captions)
     except JobSuperseded as exc:
         logger.warning("job %s: %s", job_id, exc.detail)
     except JobCancelled:
@@ -111,6 +112,7 @@ def render_request_build(*, params: dict, text: str, work_dir: Path, image_path:
         disabled_engines=settings.PAKSA_DISABLED_ENGINES,
         background=background,
         expression_engine=params.get("expression_engine", "auto"),
+        captions=params.get("captions", "auto"),
     )
 
 
@@ -122,6 +124,7 @@ def _result_fields(result: RenderResult) -> dict:
         "tts_provider": result.tts_provider,
         "audio_duration": round(result.duration, 3),
         "expression": result.expression,
+        "notes": [note for note in (result.captions_note,) if note],
     }
 
 

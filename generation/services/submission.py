@@ -62,7 +62,7 @@ def render_params(form: FusionIn | PromptIn, *, voice: str, background: dict, tr
         "prefer_wav2lip": form.preferWav2Lip2,
         "preprocess": form.preprocess or settings.PAKSA_PREPROCESS,
         "background": background,
-        "captions": form.captions or "file",
+        "captions": form.captions or "auto",
         "transcript": transcript,
         "default_avatar": default_avatar,
     }
@@ -81,6 +81,11 @@ def form_validate(form: FusionIn | PromptIn, *, has_image: bool, has_audio: bool
     _check_text("prompt" if is_prompt else "text", text)
     transcript = (getattr(form, "transcript", None) or "").strip()
     _check_text("transcript", transcript)
+    if form.captions == "burn":
+        from generation.pipeline.media import ffmpeg_filters
+
+        if "subtitles" not in ffmpeg_filters():
+            raise BadRequest("captions=burn needs ffmpeg's subtitles filter, which this server's ffmpeg lacks.")
     voice = form.voice or "en-US-JennyNeural"
     from voices.selectors import voice_get
 

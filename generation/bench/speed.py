@@ -1,0 +1,87 @@
+"""Rendering speed: native engine vs the still engine, as real-time factors."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from generation.bench.media import astronaut_png, speech_wav
+from generation.pipeline import media
+from generation.pipeline import render as pipeline
+from generation.pipeline.engines.native import NativeEngine
+from generation.pipeline.engines.still import StillEngine
+from generation.pipeline.types import RenderRequest
+
+logger = logging.getLogger(__name__)
+
+RESOLUTIONS = ("480p", "720p", "1080p")
+
+
+def _render(engine_name: str, image: Path, audio: Path, text: str, work: Path, resolution: str, fps: int = 25, tts=None) -> dict:
+    engines = {"native": NativeEngine(), "still": StillEngine()}
+    request = RenderRequest(output_path=work / f"{engine_name}-{resolution}.mp4", work_dir=work, image_path=image,
+                            audio_path=audio, text=text, resolution=resolution, fps=fps, expression_engine="none",
+                            disabled_engines=() if engine_name == "native" else ("native",))
+    hooks = pipeline.RenderHooks(synthesize=tts)
+    started = time.perf_counter()
+    result = pipeline.render(request, engines, lambda p, s: None, hooks)
+    wall = time.perf_counter() - started
+    assert result.engine == engine_name, result.fallback_reasons
+    return {"wall_s": wall, "render_s": result.timings["render"], "duration_s": result.duration, "timings": result.timings}
+
+
+def render_speed(clip_seconds=(10.0, 60.0)) -> dict:
+    """Seconds of video per second of wall time, per resolution and clip length."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        image = astronaut_png(tmp / "astronaut.png")
+        for seconds in clip_seconds:
+            audio, text = speech_wav(tmp / f"speech{int(seconds)}.wav", seconds)
+            for resolution in RESOLUTIONS:
+                native = _render("native", image, audio, text, tmp, resolution)
+                still = _render("still", image, audio, text, tmp, resolution)
+                rows.append({
+                    "clip_s": round(native["duration_s"], 1),
+                    "resolution": resolution,
+                    "native_render_x_realtime": round(native["duration_s"] / native["render_s"], 1),
+                    "native_end_to_end_s": round(native["wall_s"], 2),
+                    "still_render_x_realtime": round(still["duration_s"] / still["render_s"], 1),
+                    "native_vs_still_render_time": round(native["render_s"] / still["render_s"], 2),
+                    "native_ms_per_frame": round(1000 * native["render_s"] / (native["duration_s"] * 25), 2),
+                    "native_stage_s": native["timings"],
+                })
+    return {"rows": rows}
+
+
+def text_to_mp4(seconds: float = 10.0, resolution: str = "480p") -> dict:
+    """End to end from text: espeak-ng speech, alignment, face, render, encode."""
+    from voices.tts import synthesize
+
+    def tts(text: str, voice: str, out_dir: Path):
+        spoken = synthesize(text, voice, out_dir, providers=("espeak",))
+        return pipeline.SpeechResult(spoken.path, spoken.provider)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        image = astronaut_png(tmp / "astronaut.png")
+        from generation.bench.media import speech_text
+
+        text = speech_text(seconds)
+        engines = {"native": NativeEngine(), "still": StillEngine()}
+        request = RenderRequest(output_path=tmp / "text.mp4", work_dir=tmp, image_path=image, text=text,
+                                resolution=resolution, fps=25, expression_engine="none")
+        started = time.perf_counter()
+        result = pipeline.render(request, engines, lambda p, s: None, pipeline.RenderHooks(synthesize=tts))
+        wall = time.perf_counter() - started
+        duration = media.probe(result.output_path).duration
+    return {"resolution": resolution, "speech_s": round(duration, 2), "wall_s": round(wall, 2),
+            "x_realtime": round(duration / wall, 2), "stages_s": result.timings}
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (the benchmark renders in-process, like a worker)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)

@@ -1,0 +1,166 @@
+"""Jobs end to end through the API with Huey inline: submit, status, download, cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from generation.models import GenerationJob, JobStatus
+from generation.pipeline import media
+from tests.generation.helpers import upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _submit(client, url: str, data: dict) -> str:
+    response = client.post(url, data)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["success"] is True and body["status"] == "processing"
+    return body["task_id"]
+
+
+def _status(client, task_id: str) -> dict:
+    response = client.get(f"/api/v1/status/{task_id}")
+    assert response.status_code == 200
+    return response.json()["data"]
+
+
+def _download(client, data: dict, tmp_path: Path) -> Path:
+    response = client.get(data["video_url"])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "video/mp4"
+    out = tmp_path / "video.mp4"
+    out.write_bytes(b"".join(response.streaming_content))
+    return out
+
+
+@pytest.mark.slow
+def test_fusion_video_completes_with_matching_duration(client, astronaut_path, short_speech_wav, tmp_path):
+    task_id = _submit(client, "/api/v1/generate/fusion-video",
+                      {"image": upload(astronaut_path), "audio": upload(short_speech_wav), "resolution": "480p", "fps": "25"})
+    data = _status(client, task_id)
+    assert data["status"] == "completed", data
+    assert data["progress"] == 100 and data["engine"] == "native"
+    assert data["video_url"] == f"/api/v1/download/{task_id}.mp4"
+    video = _download(client, data, tmp_path)
+    info = media.probe(video)
+    audio = media.probe(short_speech_wav)
+    assert info.has_audio and info.video_codec == "h264" and info.pix_fmt == "yuv420p" and info.audio_codec == "aac"
+    assert info.height == 480 and info.width == 480  # the astronaut is square
+    assert abs(info.fps - 25) < 0.01
+    assert abs(info.duration - audio.duration) <= 1 / 25 + 0.03
+    # +faststart: the moov atom comes before the media data.
+    head = video.read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
+
+
+@pytest.mark.slow
+def test_range_requests_give_206(client, astronaut_path, short_speech_wav):
+    task_id = _submit(client, "/api/v1/generate/fusion-video",
+                      {"image": upload(astronaut_path), "audio": upload(short_speech_wav), "resolution": "480p"})
+    url = _status(client, task_id)["video_url"]
+    full = b"".join(client.get(url).streaming_content)
+    partial = client.get(url, HTTP_RANGE="bytes=100-199")
+    assert partial.status_code == 206
+    assert partial["Content-Range"] == f"bytes 100-199/{len(full)}"
+    assert b"".join(partial.streaming_content) == full[100:200]
+    suffix = client.get(url, HTTP_RANGE="bytes=-10")
+    assert suffix.status_code == 206 and b"".join(suffix.streaming_content) == full[-10:]
+    beyond = client.get(url, HTTP_RANGE=f"bytes={len(full) + 10}-")
+    assert beyond.status_code == 416 and beyond.json()["success"] is False
+
+
+@pytest.mark.slow
+def test_video_from_prompt_speaks_offline_with_default_avatar(client, tmp_path):
+    task_id = _submit(client, "/api/v1/generate/video-from-prompt", {"prompt": "Good morning, everyone.", "resolution": "480p"})
+    data = _status(client, task_id)
+    assert data["status"] == "completed", data
+    assert data["tts_provider"] == "espeak-ng"  # no network here: the offline provider spoke
+    job = GenerationJob.objects.get(id=task_id)
+    assert job.params["default_avatar"] is True
+    info = media.probe(_download(client, data, tmp_path))
+    assert info.has_audio and abs(info.duration - job.audio_duration) <= 1 / 25 + 0.03
+
+
+@pytest.mark.slow
+def test_faceless_photo_falls_back_to_still_and_says_why(client, faceless_path, short_speech_wav):
+    task_id = _submit(client, "/api/v1/generate/fusion-video", {"image": upload(faceless_path), "audio": upload(short_speech_wav), "resolution": "480p"})
+    data = _status(client, task_id)
+    assert data["status"] == "completed"
+    assert data["engine"] == "still"
+    reasons = {item["engine"]: item["reason"] for item in data["fallback_reasons"]}
+    assert "face" in reasons["native"]
+
+
+def test_cancel_stops_a_running_render(client, astronaut_path, speech_wav, settings):
+    """A render in a worker thread stops within seconds of the cancel request."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = False  # queue it, then run it ourselves in a thread
+    try:
+        task_id = _submit(client, "/api/v1/generate/fusion-video",
+                          {"image": upload(astronaut_path), "audio": upload(speech_wav), "resolution": "1080p", "fps": "60"})
+    finally:
+        HUEY.immediate = True
+    from generation.services import job_run
+
+    worker = threading.Thread(target=job_run, kwargs={"job_id": task_id})
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "Rendering" not in _status(client, task_id)["stage"]:
+        time.sleep(0.1)
+    assert "Rendering" in _status(client, task_id)["stage"]
+    response = client.post(f"/api/v1/status/{task_id}/cancel")
+    assert response.status_code == 200 and response.json()["data"]["status"] == "cancelled"
+    cancelled_at = time.monotonic()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert time.monotonic() - cancelled_at < 5
+    job = GenerationJob.objects.get(id=task_id)
+    assert job.status == JobStatus.CANCELLED and not job.output.name
+    assert client.post(f"/api/v1/status/{task_id}/cancel").status_code == 200  # idempotent
+    assert not any(Path(settings.WORK_DIR).rglob("*.mp4"))
+
+
+def test_progress_never_goes_backwards(client, astronaut_path, short_speech_wav):
+    from huey.contrib.djhuey import HUEY
+
+    from generation.services import job_claim, job_progress_update
+
+    HUEY.immediate = False
+    try:
+        task_id = _submit(client, "/api/v1/generate/fusion-video", {"image": upload(astronaut_path), "audio": upload(short_speech_wav)})
+    finally:
+        HUEY.immediate = True
+    token = job_claim(job_id=task_id)
+    job_progress_update(job_id=task_id, token=token, progress=40, stage="Rendering")
+    job_progress_update(job_id=task_id, token=token, progress=10, stage="Retrying")
+    data = _status(client, task_id)
+    assert data["progress"] == 40 and data["stage"] == "Retrying"
+
+
+@pytest.mark.slow
+def test_captions_for_known_text_are_downloadable(client, astronaut_path):
+    task_id = _submit(client, "/api/v1/generate/fusion-video",
+                      {"image": upload(astronaut_path), "text": "Hello there. Nice to meet you.", "resolution": "480p"})
+    data = _status(client, task_id)
+    assert data["status"] == "completed", data
+    assert data["captions"]["vtt_url"] == f"/api/v1/download/{task_id}.vtt"
+    vtt = b"".join(client.get(data["captions"]["vtt_url"]).streaming_content).decode()
+    assert vtt.startswith("WEBVTT") and "Hello there." in vtt and "Nice to meet you." in vtt
+    srt = client.get(data["captions"]["srt_url"])
+    assert srt.status_code == 200 and "-->" in b"".join(srt.streaming_content).decode()
+
+
+@pytest.mark.slow
+def test_uploaded_audio_without_text_states_no_captions(client, astronaut_path, short_speech_wav):
+    task_id = _submit(client, "/api/v1/generate/fusion-video",
+                      {"image": upload(astronaut_path), "audio": upload(short_speech_wav), "resolution": "480p"})
+    data = _status(client, task_id)
+    assert data["captions"] == {}
+    assert any("no captions" in note for note in data["notes"])
+    assert client.get(f"/api/v1/download/{task_id}.vtt").status_code == 404
