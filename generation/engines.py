@@ -49,3 +49,18 @@ def _wav2lip() -> Engine:
 def engines_reset() -> None:
     """Forget the built engines (tests, or after models were dropped in)."""
     engines_get.cache_clear()
+
+
+def engines_warm() -> None:
+    """Run the engines' one-off availability checks (loading Wav2Lip, `inference.py --help`)
+    on a background thread at process start, so no request ever waits for them."""
+    import threading
+
+    def warm() -> None:
+        for engine in engines_get().values():
+            try:
+                engine.availability()
+            except Exception:  # a check that crashes reports itself as unavailable later
+                logger.exception("warming engine %s failed", engine.name)
+
+    threading.Thread(target=warm, name="engines-warm", daemon=True).start()

@@ -35,3 +35,10 @@ def _reap_after_start() -> None:
     # A restarted worker checks for jobs its predecessor left behind as soon as
     # their heartbeats can have gone stale, instead of waiting for the next minute.
     jobs_reap_task.schedule(delay=settings.PAKSA_STALE_AFTER_SECONDS + 1)
+    from generation.engines import engines_warm
+
+    engines_warm()
+
+
+# Retention and other housekeeping live in their own module; importing it registers them.
+from generation import tasks_maintenance  # noqa: E402,F401

@@ -51,7 +51,7 @@ class Service:
             try:
                 if requests.get(f"{self.url}/api/v1/voices", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.ReadTimeout):
                 time.sleep(0.3)
         raise RuntimeError("the web server did not start: " + (self.logs / "web.log").read_text()[-2000:])
 

@@ -1,0 +1,205 @@
+"""Captions from the word alignment: WebVTT and SRT. Django-free.
+
+The aligner sees normalised words (lower case, numbers spelt out, no
+punctuation); the viewer should read what was typed. The typed text is mapped
+back onto the aligned words by sequence alignment, so a cue shows "It costs $5."
+timed by the aligned "it costs five dollars".
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from generation.pipeline.phonemes import normalize_text
+from generation.pipeline.types import PhoneTimeline, Word
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_CHARS = 42
+MAX_LINES = 2
+MAX_CUE_SECONDS = 5.0
+PAUSE_BREAK_SECONDS = 0.4
+# A cue shorter than this is hard to read; it is stretched into the silence after it.
+MIN_CUE_SECONDS = 0.8
+# Below this share of aligned words found in the typed text, the text is not what
+# was said (e.g. captions of an upload were recognised): show the aligned words.
+MIN_TEXT_MATCH = 0.5
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002][\"'\u201d\u2019)\]]*$")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str  # lines joined by "\n"
+
+
+@dataclass
+class _Unit:
+    """One displayed token with the time span of the aligned words it stands for."""
+
+    text: str
+    start: float
+    end: float
+
+
+def captions_from_timeline(timeline: PhoneTimeline, text: str = "") -> list[Cue]:
+    """Cues (at most 2 lines of ~42 characters, at most ~5 s) from the aligned words."""
+    words = [w for w in timeline.words if w.text.strip()]
+    if not words:
+        return []
+    units = _units_from_text(words, text) if text.strip() else None
+    if units is None:
+        units = _units_from_words(words)
+    cues = _group(units)
+    return _stretch_short(cues, timeline.duration)
+
+
+def _units_from_words(words: list[Word]) -> list[_Unit]:
+    units = [_Unit("I" if w.text.lower() == "i" else w.text, w.start, w.end) for w in words]
+    units[0].text = units[0].text[:1].upper() + units[0].text[1:]
+    return units
+
+
+def _units_from_text(words: list[Word], text: str) -> list[_Unit] | None:
+    tokens = text.split()
+    normalised: list[tuple[str, int]] = [(n, t) for t, token in enumerate(tokens) for n in normalize_text(token)]
+    aligned = [w.text.lower() for w in words]
+    matcher = difflib.SequenceMatcher(None, [n for n, _ in normalised], aligned, autojunk=False)
+    token_of: dict[int, int] = {}  # aligned word index -> token index
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            token_of[block.b + k] = normalised[block.a + k][1]
+    if len(token_of) < MIN_TEXT_MATCH * len(words):
+        logger.info("captions: typed text matches %d of %d aligned words; using aligned words", len(token_of), len(words))
+        return None
+    units: list[_Unit] = []
+    unit_token: list[int | None] = []
+    for i, word in enumerate(words):
+        token = token_of.get(i)
+        if token is not None and unit_token and unit_token[-1] == token:
+            units[-1].end = max(units[-1].end, word.end)  # "forty two" -> "42"
+            continue
+        units.append(_Unit(tokens[token] if token is not None else word.text, word.start, word.end))
+        unit_token.append(token)
+    _attach_unmatched(tokens, units, unit_token)
+    return units
+
+
+def _attach_unmatched(tokens: list[str], units: list[_Unit], unit_token: list[int | None]) -> None:
+    """Typed tokens the aligner did not time (punctuation, dropped words) join a neighbour."""
+    placed = {t for t in unit_token if t is not None}
+    first_placed = min(placed)
+    unit_of_token = {t: u for u, t in enumerate(unit_token) if t is not None}
+    leading = [tokens[t] for t in range(first_placed) if t not in placed]
+    current = None
+    for t in range(first_placed, len(tokens)):
+        if t in placed:
+            current = unit_of_token[t]
+        elif current is not None:
+            units[current].text += " " + tokens[t]
+    if leading:
+        first = unit_of_token[first_placed]
+        units[first].text = " ".join(leading) + " " + units[first].text
+
+
+def _group(units: list[_Unit]) -> list[Cue]:
+    cues: list[Cue] = []
+    current: list[_Unit] = []
+    for unit in units:
+        if current and _must_break(current, unit):
+            cues.append(_cue(current))
+            current = []
+        current.append(unit)
+    if current:
+        cues.append(_cue(current))
+    return cues
+
+
+def _must_break(current: list[_Unit], unit: _Unit) -> bool:
+    last = current[-1]
+    if _SENTENCE_END.search(last.text):
+        return True
+    if unit.start - last.end > PAUSE_BREAK_SECONDS:
+        return True
+    if unit.end - current[0].start > MAX_CUE_SECONDS:
+        return True
+    return _wrap(" ".join(u.text for u in [*current, unit])) is None
+
+
+def _wrap(text: str) -> list[str] | None:
+    """The text in at most MAX_LINES lines of MAX_LINE_CHARS, lines balanced; None if it does not fit."""
+    if len(text) <= MAX_LINE_CHARS:
+        return [text]
+    words = text.split(" ")
+    best: tuple[int, list[str]] | None = None
+    for cut in range(1, len(words)):
+        first, second = " ".join(words[:cut]), " ".join(words[cut:])
+        if len(first) <= MAX_LINE_CHARS and len(second) <= MAX_LINE_CHARS:
+            longest = max(len(first), len(second))
+            if best is None or longest < best[0]:
+                best = (longest, [first, second])
+    return best[1] if best else None
+
+
+def _cue(units: list[_Unit]) -> Cue:
+    text = " ".join(u.text for u in units)
+    lines = _wrap(text)
+    if lines is None:  # one token longer than two lines: hard-wrap it
+        lines = [text[i:i + MAX_LINE_CHARS] for i in range(0, len(text), MAX_LINE_CHARS)]
+    return Cue(start=units[0].start, end=units[-1].end, text="\n".join(lines))
+
+
+def _stretch_short(cues: list[Cue], duration: float) -> list[Cue]:
+    stretched = []
+    for i, cue in enumerate(cues):
+        end = cue.end
+        if end - cue.start < MIN_CUE_SECONDS:
+            limit = cues[i + 1].start if i + 1 < len(cues) else max(duration, cue.end)
+            end = max(end, min(cue.start + MIN_CUE_SECONDS, limit))
+        stretched.append(Cue(cue.start, end, cue.text))
+    return stretched
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    ms = max(0, int(round(seconds * 1000)))
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    secs, ms = divmod(ms, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vtt_text(cues: list[Cue]) -> str:
+    blocks = ["WEBVTT\n"]
+    for cue in cues:
+        blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{_vtt_escape(cue.text)}\n")
+    return "\n".join(blocks)
+
+
+def srt_text(cues: list[Cue]) -> str:
+    blocks = []
+    for number, cue in enumerate(cues, start=1):
+        # A blank line ends an SRT cue, so a cue's text must not contain one.
+        body = "\n".join(line for line in cue.text.split("\n") if line.strip())
+        blocks.append(f"{number}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{body}\n")
+    return "\n".join(blocks)
+
+
+def write_vtt(cues: list[Cue], path: Path) -> Path:
+    path = Path(path)
+    path.write_text(vtt_text(cues), encoding="utf-8")
+    return path
+
+
+def write_srt(cues: list[Cue], path: Path) -> Path:
+    path = Path(path)
+    path.write_text(srt_text(cues), encoding="utf-8")
+    return path
