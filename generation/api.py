@@ -67,3 +67,12 @@ def task_cancel_delete(request: HttpRequest, task_id: str):
 def download(request: HttpRequest, filename: str):
     field = selectors.job_download_file(filename=filename)
     return ranged_file_response(field, filename=filename, range_header=request.headers.get("Range"), head=request.method == "HEAD")
+
+
+@router.get("/status/{task_id}/events", response={404: ErrorOut}, url_name="task_events")
+def task_events(request: HttpRequest, task_id: str):
+    """Server-Sent Events: {status, progress, stage, eta_seconds} until the job ends."""
+    from generation.events import job_event_stream
+
+    job = selectors.job_get(job_id=task_id)
+    return job_event_stream(job_id=str(job.id))
