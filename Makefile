@@ -9,8 +9,13 @@ setup:
 run: setup
 	@bash scripts/serve.sh
 
+# Test-only system packages: Debian's Chromium for the browser tests (never a downloaded
+# browser build), Redis and PostgreSQL for the scale-out integration tests.
+TEST_APT_PACKAGES := chromium redis-server postgresql
+
 # pytest's exit code 5 means no test ran: that is a failure, not a pass.
-test: setup
+test:
+	@EXTRA_APT_PACKAGES="$(TEST_APT_PACKAGES)" bash scripts/setup.sh
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 

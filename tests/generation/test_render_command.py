@@ -1,0 +1,67 @@
+"""`manage.py render`: single renders, clear failures, and batches from a manifest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generation.pipeline import media
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _render(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {"PAKSA_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(data_dir)}
+    return subprocess.run([sys.executable, "manage.py", "render", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_single_render_from_text_with_flags(tmp_path, astronaut_path):
+    out = tmp_path / "hello.mp4"
+    result = _render("--image", str(astronaut_path), "--text", "Hello there.", "--resolution", "480p", "--fps", "20",
+                     "--preprocess", "crop", "--background-mode", "color", "--background-color", "#00ff00",
+                     "--expression-engine", "none", "--out", str(out), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "engine native" in result.stdout
+    info = media.probe(out)
+    assert (info.width, info.height) == (480, 480) and abs(info.fps - 20) < 0.01 and info.has_audio
+
+
+def test_failure_exits_non_zero_with_a_clear_message(tmp_path, astronaut_path):
+    result = _render("--image", str(astronaut_path), "--text", "Hi.", "--voice", "xx-XX-NobodyNeural", "--out", str(tmp_path / "x.mp4"), data_dir=tmp_path)
+    assert result.returncode != 0
+    assert "xx-XX-NobodyNeural" in result.stderr and "Traceback" not in result.stderr
+    missing = _render("--image", str(tmp_path / "nope.png"), "--text", "Hi.", "--out", str(tmp_path / "y.mp4"), data_dir=tmp_path)
+    assert missing.returncode != 0 and "no file" in missing.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_batch_renders_rows_skips_existing_and_summarises(tmp_path, astronaut_path, short_speech_wav):
+    (tmp_path / "done.mp4").write_bytes(b"already rendered")
+    rows = [
+        {"image": str(astronaut_path), "audio": str(short_speech_wav), "resolution": "480p", "out": "a.mp4"},
+        {"image": str(astronaut_path), "text": "Second video.", "resolution": "480p", "expression-engine": "none", "out": "b.mp4"},
+        {"image": str(astronaut_path), "text": "Skipped.", "out": "done.mp4"},
+        {"image": str(astronaut_path), "text": "Bad fps.", "fps": "500", "out": "c.mp4"},
+    ]
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text("\n".join(json.dumps(row) for row in rows))
+    result = _render("--batch", str(manifest), data_dir=tmp_path)
+    assert result.returncode != 0  # one row failed
+    assert "2 rendered, 1 skipped, 1 failed" in result.stdout
+    assert media.probe(tmp_path / "a.mp4").has_audio and media.probe(tmp_path / "b.mp4").has_audio
+    assert (tmp_path / "done.mp4").read_bytes() == b"already rendered"
+    assert not (tmp_path / "c.mp4").exists()
+
+
+def test_batch_from_csv(tmp_path, astronaut_path):
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(f"image,text,resolution,out\n{astronaut_path},Hello from a CSV.,480p,csv.mp4\n")
+    result = _render("--batch", str(manifest), data_dir=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 rendered, 0 skipped, 0 failed" in result.stdout
+    assert media.probe(tmp_path / "csv.mp4").duration > 0.5
