@@ -130,7 +130,9 @@ def build_rig(points: np.ndarray) -> FaceRig:
     sigma[is_brow] = 0.22 * iod
     sigma[np.isin(drivers, eyes)] = 0.12 * iod
     d2 = ((p[others][:, None, :] - p[drivers][None, :, :]) ** 2).sum(-1)
-    k = np.exp(-d2 / (2 * sigma[None, :] ** 2))
+    # Tails are cut (softly, so motion stays continuous): far points stay exactly
+    # still, which keeps the set of triangles warped per frame small.
+    k = np.clip(np.exp(-d2 / (2 * sigma[None, :] ** 2)) - 0.03, 0, None) / 0.97
     upper_lids = [i for (_, up, _) in EYES.values() for i in up]
     lower_lids = [i for (_, _, lo) in EYES.values() for i in lo]
     eye_v = 0.5 * (loc[F.RIGHT_EYE, 1].mean() + loc[F.LEFT_EYE, 1].mean())
@@ -160,8 +162,8 @@ class Life:
     head: np.ndarray | None = None  # 2x3 similarity applied last
 
 
-def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life()) -> np.ndarray:
-    """The (468, 2) mesh positions for one frame, in output pixels."""
+def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, with_head: bool = True) -> np.ndarray:
+    """The (468, 2) mesh positions for one frame, in output pixels (``with_head=False``: before head motion)."""
     I = rig.iod
     jaw = float(np.clip(params.jaw_open, 0, 1.2))
     press = float(np.clip(params.lip_press, 0, 1))
@@ -218,7 +220,7 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life()) -> n
     resid = disp[rig.drivers] - jaw_part[rig.drivers]
     disp[rig.others] = jaw_part[rig.others] + rig.spread @ resid
     pts = rig.rest + disp[:, :1] * rig.u + disp[:, 1:] * rig.v
-    if life.head is not None:
+    if with_head and life.head is not None:
         pts = motion.apply_matrix(life.head, pts)
     return pts
 
@@ -276,9 +278,12 @@ class FaceAnimator:
             tris += warp.strip_triangles(upper, lower)
             off += 16
         triangles = np.concatenate([np.array(tris, dtype=np.int32), warp.mesh_triangles(), skirt])
-        step = int(np.clip(round(rig.iod / 20.0), 1, 6))
-        detail = self._mouth_warper(all_src, triangles, step)
-        self.warper = warp.TriangleWarper(self.base, all_src, triangles, self.box, step, detail)
+        step = int(np.clip(round(rig.iod / 20.0), 1, 8))
+        # Head motion is full inside the ring and eases out to the fixed region border.
+        feather = centre + (oval - centre) * 1.22
+        self.warper = warp.FaceWarp(self.base, all_src, triangles, self.box, step, feather, fall=0.3 * rig.iod,
+                                    detail_box=self._mouth_box(), detail_step=max(1, step // 3),
+                                    detail_points=np.array(sorted(set(F.LIPS_OUTER + F.LIPS_INNER + UP_OUT + LO_OUT + rig.lip_ring))))
         cheeks = [0.45 * (rig.rest[list(c)].mean(0)) + 0.55 * rig.rest[m] for c, m in ((F.RIGHT_EYE_CORNERS, 61), (F.LEFT_EYE_CORNERS, 291))]
         self.palette = mouth.sample_palette(self.base, rig.rest[F.LIPS_OUTER], rig.rest[F.LIPS_INNER], cheeks, 0.08 * rig.iod)
         up = -rig.v
@@ -290,22 +295,15 @@ class FaceAnimator:
         self._cv2 = cv2
         logger.debug("FaceAnimator: box=%s step=%d triangles=%d iod=%.1f", self.box, step, len(triangles), rig.iod)
 
-    def _mouth_warper(self, src: np.ndarray, triangles: np.ndarray, step: int) -> warp.TriangleWarper | None:
-        """A fine warper over the lips and their reach (jaw drop, spread, smile)."""
-        if step <= 1:
-            return None
+    def _mouth_box(self) -> tuple[int, int, int, int]:
+        """The lips and their reach (jaw drop, spread, smile): warped on a fine grid."""
         rig = self.rig
         lips = rig.rest[F.LIPS_OUTER]
         reach = np.concatenate([lips - 0.12 * rig.iod * rig.v, lips + 0.3 * rig.iod * rig.v,
                                 lips - 0.1 * rig.iod * rig.u, lips + 0.1 * rig.iod * rig.u])
         bx0, by0, bx1, by1 = self.box
-        box = (max(bx0, int(reach[:, 0].min())), max(by0, int(reach[:, 1].min())),
-               min(bx1, int(np.ceil(reach[:, 0].max()))), min(by1, int(np.ceil(reach[:, 1].max()))))
-        # Only triangles that can reach the box (lip-area vertices move < 0.35 IOD).
-        near = (src[:, 0] > box[0] - 0.35 * rig.iod) & (src[:, 0] < box[2] + 0.35 * rig.iod) & \
-               (src[:, 1] > box[1] - 0.35 * rig.iod) & (src[:, 1] < box[3] + 0.35 * rig.iod)
-        sub = triangles[near[triangles].any(axis=1)]
-        return warp.TriangleWarper(self.base, src, sub, box, max(1, step // 3))
+        return (max(bx0, int(reach[:, 0].min())), max(by0, int(reach[:, 1].min())),
+                min(bx1, int(np.ceil(reach[:, 0].max()))), min(by1, int(np.ceil(reach[:, 1].max()))))
 
     def life_at(self, frame_index: int, energy: float = 0.0) -> Life:
         """Blink, emotion and head pose for one frame (rest state past the planned clip)."""
@@ -329,14 +327,11 @@ class FaceAnimator:
         if pose.lip_press or pose.jaw:
             params = MouthParams(**{**params.__dict__, "lip_press": min(1.0, params.lip_press + pose.lip_press * (1 - params.jaw_open)),
                                     "jaw_open": params.jaw_open + pose.jaw})
-        pts = displace_points(self.rig, params, life)
-        # The ring takes half its oval point's motion (jaw drop and head) so the skirt never folds.
-        ring = self.ring + 0.5 * (pts[self.ring_oval] - self.rig.rest[self.ring_oval])
-        eyes = self.rig.rest[self.eye_dup]
-        if life.head is not None:
-            eyes = motion.apply_matrix(life.head, eyes)
-        dst = np.concatenate([pts, ring, self._anchors, eyes])
-        roi = self.warper.warp(dst)
+        local = displace_points(self.rig, params, life, with_head=False)
+        # The ring takes half its oval point's local motion (jaw drop) so the skirt never folds.
+        ring = self.ring + 0.5 * (local[self.ring_oval] - self.rig.rest[self.ring_oval])
+        roi = self.warper.warp(np.concatenate([local, ring, self._anchors, self.rig.rest[self.eye_dup]]), life.head)
+        pts = local if life.head is None else motion.apply_matrix(life.head, local)
         x0, y0, x1, y1 = self.box
         upper = np.concatenate([pts[[CORNERS_IN[0]]], pts[UP_IN], pts[[CORNERS_IN[1]]]])
         lower = np.concatenate([pts[[CORNERS_IN[0]]], pts[LO_IN], pts[[CORNERS_IN[1]]]])

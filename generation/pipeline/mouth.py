@@ -7,6 +7,7 @@ the mouth and clipped to the inner-lip polygon with an anti-aliased mask.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -64,17 +65,38 @@ def sample_palette(image: np.ndarray, outer_lip: np.ndarray, inner_lip: np.ndarr
     return MouthPalette(lip=lip, skin=skin, cavity=cavity, cavity_deep=cavity_deep, teeth=teeth, tongue=tongue)
 
 
-def _catmull_rom(points: np.ndarray, per_segment: int) -> np.ndarray:
-    """A smooth curve through ``points`` (open, endpoints kept)."""
-    p = np.concatenate([points[:1], points, points[-1:]])
+@functools.lru_cache(maxsize=16)
+def _catmull_rom_matrix(n: int, per_segment: int) -> np.ndarray:
+    """The (m, n) linear operator taking ``n`` control points to their smooth curve."""
+    eye = np.eye(n)
+    p = np.concatenate([eye[:1], eye, eye[-1:]])
     t = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
     t2, t3 = t * t, t * t * t
-    out = []
+    rows = []
     for i in range(1, len(p) - 2):
         p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3))
-    out.append(points[-1:])
-    return np.concatenate(out)
+        rows.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3))
+    rows.append(eye[-1:])
+    return np.concatenate(rows)
+
+
+def _catmull_rom(points: np.ndarray, per_segment: int) -> np.ndarray:
+    """A smooth curve through ``points`` (open, endpoints kept)."""
+    return _catmull_rom_matrix(len(points), per_segment) @ points
+
+
+def _draw_seam(roi: np.ndarray, origin: tuple[int, int], midline: np.ndarray, palette: MouthPalette, iod: float) -> None:
+    """A thin dark line where the lips meet: a closed mouth reads as closed, and
+    whatever the photo showed between its lips (teeth) cannot peek through.
+    An open mouth's interior is painted over it."""
+    import cv2
+
+    ox, oy = origin
+    n = len(midline)
+    line = midline[max(1, n // 12): n - max(1, n // 12)] - (ox, oy)  # fades before the corners
+    colour = tuple(float(c) for c in 0.5 * palette.lip + 0.5 * palette.cavity)
+    thick = max(1, int(round(0.012 * iod)))
+    cv2.polylines(roi, [np.round(line * 16).astype(np.int32)], False, colour, thick, cv2.LINE_AA, 4)
 
 
 def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, lower: np.ndarray, params: MouthParams,
@@ -90,6 +112,7 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     seg = max(2, int(iod / 12))
     up = _catmull_rom(upper.astype(np.float64), seg)
     lo = _catmull_rom(lower.astype(np.float64), seg)
+    _draw_seam(roi, origin, 0.5 * (up + lo), palette, iod)
     poly = np.concatenate([up, lo[::-1]])
     ox, oy = origin
     pad = 3
@@ -110,15 +133,20 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
         return
     # Pull the edge in by ~half a pixel so lip pixels are never half-covered.
     alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0
-    alpha = np.clip(alpha * 1.15 - 0.15, 0, 1)[..., None]
+    alpha = np.clip(alpha * 1.15 - 0.15, 0, 1)
+    # Shade only the pixels the interior covers (a nearly closed mouth is a thin sliver).
+    ys, xs = np.nonzero(alpha > 0)
+    if len(ys) == 0:
+        return
+    alpha = alpha[ys, xs][:, None]
 
     u = axis_u / (np.linalg.norm(axis_u) + 1e-9)
     v = np.array([-u[1], u[0]])
     left, right = upper[0].astype(np.float64), upper[-1].astype(np.float64)
     centre = 0.5 * (left + right)
     half_w = max(1.0, 0.5 * float(np.dot(right - left, u)))
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    px, py = xs + ox - centre[0], ys + oy - centre[1]
+    px = (xs + (x0 + ox - centre[0])).astype(np.float32)
+    py = (ys + (y0 + oy - centre[1])).astype(np.float32)
     s = (px * u[0] + py * u[1]) / half_w  # -1..1 corner to corner
     t = px * v[0] + py * v[1]  # pixels below the corner line
     # Upper/lower inner-lip heights per column (in t), from the smooth contours.
@@ -136,7 +164,7 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     # Cavity: darkest at the back/centre, warmer near the lips.
     r = np.clip(np.abs(s) ** 2 + ((depth - 0.45) * 2) ** 2, 0, 1)
     back = (1 - r)[..., None]
-    colour = palette.cavity * (1 - back) + palette.cavity_deep * back
+    colour = palette.cavity.astype(np.float32) * (1 - back) + palette.cavity_deep.astype(np.float32) * back
 
     jaw = float(np.clip(params.jaw_open, 0, 1))
     # Tongue: a rounded hump resting on the lower teeth; its tip rises for L/TH/D.
@@ -144,14 +172,14 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     tongue_top = t_bot - (0.07 + 0.12 * params.tongue) * iod * arch
     tongue_a = np.clip((t - tongue_top) / max(1.0, 0.03 * iod), 0, 1) * np.clip(arch * 1.6, 0, 1) * tongue_amt
     tshade = 0.7 + 0.3 * np.clip((t - tongue_top) / max(1.0, 0.08 * iod), 0, 1)
-    tongue_col = palette.tongue * tshade[..., None]
+    tongue_col = palette.tongue.astype(np.float32) * tshade[..., None]
     colour = colour * (1 - tongue_a[..., None]) + tongue_col * tongue_a[..., None]
 
     # Lower teeth: a faint band above the lower lip when the jaw is wide open.
     low_vis = float(np.clip((jaw - 0.45) * 1.2, 0, 0.35))
     if low_vis > 0:
         lt = np.clip((t - (t_bot - 0.035 * iod * arch)) / 1.0, 0, 1) * arch ** 2 * low_vis
-        colour = colour * (1 - lt[..., None]) + palette.teeth * 0.78 * lt[..., None]
+        colour = colour * (1 - lt[..., None]) + palette.teeth.astype(np.float32) * 0.78 * lt[..., None]
 
     # Upper teeth: an off-white band hanging from the upper lip, shaded and with gap hints.
     vis = float(np.clip(max(params.teeth, min(1.0, jaw * 2.5) * 0.75, params.lower_lip_tuck), 0, 1))
@@ -170,8 +198,9 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
         gaps = np.maximum(gaps * 0.5, mid) * np.clip((t - t_top) / max(1.0, 0.03 * iod), 0.3, 1)
         shade = (0.8 + 0.2 * arch) * (1 - 0.14 * gaps)
         shade = shade * (0.82 + 0.18 * np.clip((t - t_top) / max(1.0, 0.035 * iod), 0, 1))  # upper-lip shadow
-        teeth_col = palette.teeth * shade[..., None]
+        teeth_col = palette.teeth.astype(np.float32) * shade[..., None]
         colour = colour * (1 - teeth_a[..., None]) + teeth_col * teeth_a[..., None]
 
-    region = roi[y0:y1, x0:x1].astype(np.float32)
-    roi[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + colour.astype(np.float32) * alpha, 0, 255).astype(np.uint8)
+    sub = roi[y0:y1, x0:x1]
+    region = sub[ys, xs].astype(np.float32)
+    sub[ys, xs] = np.clip(region * (1 - alpha) + colour.astype(np.float32) * alpha, 0, 255).astype(np.uint8)

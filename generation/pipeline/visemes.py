@@ -94,6 +94,7 @@ LONG_SILENCE_S = 0.15  # pauses at least this long relax to the closed neutral m
 SHORT_PAUSE_DOMINANCE = 0.03  # short pauses keep the neighbours' shape
 SUBSAMPLES = 4  # evaluations per output frame, averaged (no aliasing of short phones)
 SMOOTH_SIGMA_S = 0.015
+QUIET_ENERGY = 0.2  # frame energy (0..1) below which the lips start to close
 _SCALED = ("jaw_open", "lip_width", "rounding", "upper_lip_raise", "lower_lip_tuck", "teeth", "tongue")
 _LOWER = np.array([-1.0 if n == "lip_width" else 0.0 for n in PARAM_NAMES])
 
@@ -216,8 +217,14 @@ def mouth_track(timeline: PhoneTimeline, fps: int, frame_count: int, *, intensit
     values = _gaussian_smooth(values, SMOOTH_SIGMA_S * fps)
     energy = frame_energy(timeline, fps, frame_count)
     if len(timeline.envelope):
-        # Louder syllables open a little wider; quiet ones a little less.
-        values[:, _IDX["jaw_open"]] *= 0.85 + 0.3 * energy
+        # The jaw follows the voice: loud syllables open wide, quiet ones barely.
+        # Lips come together where the sound nearly stops (stop closures, pauses),
+        # which also catches bilabials a phone recogniser missed.
+        jaw = _IDX["jaw_open"]
+        values[:, jaw] *= np.clip(0.3 + 0.95 * np.sqrt(energy), 0.0, 1.15)
+        quiet = np.clip((QUIET_ENERGY - energy) / QUIET_ENERGY, 0.0, 1.0)
+        values[:, _IDX["lip_press"]] = np.maximum(values[:, _IDX["lip_press"]], 0.85 * quiet)
+        values[:, jaw] *= 1.0 - 0.8 * quiet
     for name in _SCALED:
         values[:, _IDX[name]] *= intensity
     _constrain(values, timeline, fps)

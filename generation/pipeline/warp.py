@@ -3,9 +3,9 @@
 The control mesh is the MediaPipe face tesselation (852 triangles over the first
 468 landmarks) plus a Delaunay skirt from the face oval to a ring of fixed
 anchors on the border of the animated region, so that region's border never
-moves. Per frame, triangles are rasterised (triangle ids) on a coarse grid of
-the region only, each coarse sample gets its triangle's dst->src affine, the
-displacement is upsampled with ``cv2.resize`` and applied with one ``cv2.remap``.
+moves. Per frame only triangles that moved are rasterised, vectorised (no loop
+per triangle), on a coarse grid; the lips get a fine grid; head motion is a
+similarity composed through a feathered weight; one ``cv2.remap`` applies it all.
 """
 
 from __future__ import annotations
@@ -123,11 +123,100 @@ def _barycentric_rows(d: np.ndarray, areas: np.ndarray) -> np.ndarray:
     return m
 
 
-@dataclass
-class WarpStats:
-    step: int
-    triangles: int
-    box: tuple[int, int, int, int]
+class GridMapper:
+    """Exact backward piecewise-affine map, sampled on a regular grid over a box.
+
+    Sample ``j`` sits at frame x = ``ex0 + (j + 0.5) * step - 0.5`` (where
+    ``cv2.resize`` by the integer factor ``step`` expects it); ``pad`` extra
+    samples each side let the upsampled map reach the box edges without clamping.
+    Only ``active`` triangles are drawn: the rest map onto themselves, so their
+    samples keep a zero displacement without any per-triangle work.
+    """
+
+    def __init__(self, src_points: np.ndarray, triangles: np.ndarray, box: tuple[int, int, int, int], step: int, pad: int = 1):
+        self.src = src_points.astype(np.float64)
+        self.tris = np.ascontiguousarray(triangles, dtype=np.int32)
+        self.box = box
+        self.step = s = max(1, int(step))
+        x0, y0, x1, y1 = box
+        self.pad = pad
+        self.cw = int(np.ceil((x1 - x0) / s)) + 2 * pad
+        self.ch = int(np.ceil((y1 - y0) / s)) + 2 * pad
+        self.ex0, self.ey0 = x0 - pad * s, y0 - pad * s
+        self.gx = self.ex0 + (np.arange(self.cw) + 0.5) * s - 0.5
+        self.gy = self.ey0 + (np.arange(self.ch) + 0.5) * s - 0.5
+        gx, gy = np.meshgrid(self.gx.astype(np.float32), self.gy.astype(np.float32))
+        self.grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))  # (ch, cw, 2) absolute sample positions
+        self._src_t = self.src[self.tris]
+        self._src_areas = _signed_areas(self._src_t)
+
+    def sample(self, dst_points: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(displacement (ch, cw, 2) float32, covered (ch, cw) bool): source minus sample position."""
+        import cv2
+
+        s = self.step
+        d = dst_points.astype(np.float64)[self.tris]  # (T, 3, 2)
+        areas = _signed_areas(d)
+        # Collapsed or folded triangles cover no real area; drawing them would paint lines.
+        ok = (np.abs(areas) > 0.05 * s * s) & (np.sign(areas) == np.sign(self._src_areas))
+        if active is not None:
+            ok &= active
+        idx = np.flatnonzero(ok)
+        disp = np.zeros((self.ch, self.cw, 2), np.float32)
+        covered = np.zeros((self.ch, self.cw), bool)
+        if len(idx) == 0:
+            return disp, covered
+        d = d[idx]
+        # Candidate (triangle, sample) pairs from each triangle's bounding box, all at once.
+        jx = (d[..., 0] - self.ex0 + 0.5) / s - 0.5  # sample-index coordinates
+        jy = (d[..., 1] - self.ey0 + 0.5) / s - 0.5
+        bx0 = np.clip(np.ceil(jx.min(1) - 1e-6), 0, self.cw).astype(np.int64)
+        bx1 = np.clip(np.floor(jx.max(1) + 1e-6) + 1, 0, self.cw).astype(np.int64)
+        by0 = np.clip(np.ceil(jy.min(1) - 1e-6), 0, self.ch).astype(np.int64)
+        by1 = np.clip(np.floor(jy.max(1) + 1e-6) + 1, 0, self.ch).astype(np.int64)
+        bw, bh = np.maximum(bx1 - bx0, 0), np.maximum(by1 - by0, 0)
+        counts = bw * bh
+        total = int(counts.sum())
+        if total == 0:
+            return disp, covered
+        k = np.repeat(np.arange(len(idx)), counts)
+        offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        wk = bw[k]
+        xs = bx0[k] + offs % wk
+        ys = by0[k] + offs // wk
+        m = _barycentric_rows(d, areas[idx])  # (K, 3, 3): [x, y, 1] @ m = barycentric weights
+        # Two weights decide inside-ness (the third is 1 minus them); [x, y, 1] @ (m @ src) is the source point.
+        test = np.ascontiguousarray(m[:, :, 1:].transpose(0, 2, 1).reshape(-1, 6))
+        affine = np.ascontiguousarray((m @ self._src_t[idx]).transpose(0, 2, 1).reshape(-1, 6))
+        px, py = self.gx[xs], self.gy[ys]
+        c = test[k]
+        b1 = px * c[:, 0] + py * c[:, 1] + c[:, 2]
+        b2 = px * c[:, 3] + py * c[:, 4] + c[:, 5]
+        inside = (b1 >= -1e-4) & (b2 >= -1e-4) & (b1 + b2 <= 1 + 1e-4)
+        k, xs, ys, px, py = k[inside], xs[inside], ys[inside], px[inside], py[inside]
+        # Later triangles win where they overlap.
+        flat = ys * self.cw + xs
+        top = np.full(self.ch * self.cw, -1, np.int64)
+        np.maximum.at(top, flat, k)
+        win = top[flat] == k
+        k, xs, ys, px, py = k[win], xs[win], ys[win], px[win], py[win]
+        a = affine[k]
+        disp[ys, xs, 0] = px * a[:, 0] + py * a[:, 1] + a[:, 2] - px
+        disp[ys, xs, 1] = px * a[:, 3] + py * a[:, 4] + a[:, 5] - py
+        covered[ys, xs] = True
+        return disp, covered
+
+    def upsample(self, field: np.ndarray, interpolation: int | None = None) -> np.ndarray:
+        """A grid field at full resolution over exactly ``box``."""
+        import cv2
+
+        s, p = self.step, self.pad * self.step
+        x0, y0, x1, y1 = self.box
+        if s == 1:
+            return field[p:p + (y1 - y0), p:p + (x1 - x0)]
+        interp = cv2.INTER_LINEAR if interpolation is None else interpolation
+        full = cv2.resize(field, (self.cw * s, self.ch * s), interpolation=interp)
+        return full[p:p + (y1 - y0), p:p + (x1 - x0)]
 
 
 class TriangleWarper:
@@ -137,99 +226,117 @@ class TriangleWarper:
     callers list "under" layers (mouth/eye interiors) first.
     """
 
-    def __init__(self, base: np.ndarray, src_points: np.ndarray, triangles: np.ndarray, box: tuple[int, int, int, int], step: int,
-                 detail: "TriangleWarper | None" = None):
-        import cv2
-
+    def __init__(self, base: np.ndarray, src_points: np.ndarray, triangles: np.ndarray, box: tuple[int, int, int, int], step: int):
         self.base = base
-        self.src = src_points.astype(np.float64)
-        self.tris = triangles.astype(np.int32)
-        self.box = box
-        self.step = max(1, int(step))
-        x0, y0, x1, y1 = box
-        self.roi_w, self.roi_h = x1 - x0, y1 - y0
-        self.cw = max(2, int(np.ceil(self.roi_w / self.step)))
-        self.ch = max(2, int(np.ceil(self.roi_h / self.step)))
-        # Coarse sample j sits where cv2.resize (INTER_LINEAR) expects it in full-res pixels.
-        sx, sy = self.roi_w / self.cw, self.roi_h / self.ch
-        self.cx = ((np.arange(self.cw) + 0.5) * sx - 0.5 + x0).astype(np.float32)
-        self.cy = ((np.arange(self.ch) + 0.5) * sy - 0.5 + y0).astype(np.float32)
-        self._sx, self._sy = sx, sy
-        gx, gy = np.meshgrid(self.cx, self.cy)
-        self.grid_x, self.grid_y = gx, gy
-        fx, fy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        self.full_x, self.full_y = fx, fy
-        # Source triangle matrices (rows x, y) once.
-        s = self.src[self.tris]  # (T, 3, 2)
-        self._src_t = s
-        self._ids = np.empty((self.ch, self.cw), dtype=np.int32)
-        self._cv2 = cv2
-        # A finer warper over a sub-box (the mouth): collapsing lips make the map
-        # discontinuous there, and a coarse map would smear teeth into the seam.
-        self.detail = detail
-
-    def stats(self) -> WarpStats:
-        return WarpStats(step=self.step, triangles=len(self.tris), box=self.box)
+        self.mapper = GridMapper(src_points, triangles, box, step)
+        self.box, self.step = box, self.mapper.step
 
     def maps(self, dst_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Absolute source coordinates (map_x, map_y) for every pixel of the region."""
-        cv2 = self._cv2
-        d = dst_points.astype(np.float64)[self.tris]  # (T, 3, 2)
-        areas = _signed_areas(d)
-        src_areas = _signed_areas(self._src_t)
-        # Collapsed or folded triangles cover no real area; drawing them would paint lines.
-        ok = (np.abs(areas) > 0.05 * self.step * self.step) & (np.sign(areas) == np.sign(src_areas))
-        # Rasterise ids on the coarse grid (fixed-point, 4 fractional bits).
-        x0, y0 = self.box[0], self.box[1]
-        gx = ((d[..., 0] - x0 + 0.5) / self._sx - 0.5) * 16.0
-        gy = ((d[..., 1] - y0 + 0.5) / self._sy - 0.5) * 16.0
-        pts = np.stack([gx, gy], axis=2).round().astype(np.int32)
-        ids = self._ids
-        ids.fill(-1)
-        fill = cv2.fillConvexPoly
-        for i in np.flatnonzero(ok):
-            fill(ids, pts[i], int(i), cv2.LINE_8, 4)
-        covered = ids >= 0
-        if self.step > 1:
-            self.covered = cv2.resize(covered.astype(np.uint8), (self.roi_w, self.roi_h), interpolation=cv2.INTER_NEAREST).astype(bool)
-        else:
-            self.covered = covered
-        safe = np.where(covered, ids, 0)
-        # Barycentric coordinates: pixels on the rim of a thin triangle must not
-        # extrapolate its (steep) affine far away.
-        gxs, gys = self.grid_x, self.grid_y
-        m = _barycentric_rows(d, np.where(ok, areas, 1.0))[safe]  # (ch, cw, 3, 3)
-        bary = gxs[..., None] * m[..., 0, :] + gys[..., None] * m[..., 1, :] + m[..., 2, :]
-        # Rim pixels of ordinary triangles extrapolate exactly (neighbours share the
-        # affine on the edge); only clearly-outside rims of collapsing ones are clamped.
-        steep = np.abs(src_areas) > 3.0 * np.abs(areas)  # strongly compressed triangles
-        far = (bary.min(-1) < -0.25) & steep[safe]
-        if far.any():
-            clamped = np.clip(bary[far], 0.0, None)
-            bary[far] = clamped / np.maximum(clamped.sum(-1, keepdims=True), 1e-9)
-        s = self._src_t[safe]  # (ch, cw, 3, 2)
-        mx = (bary * s[..., 0]).sum(-1)
-        my = (bary * s[..., 1]).sum(-1)
-        dx = np.where(covered, mx - gxs, 0.0).astype(np.float32)
-        dy = np.where(covered, my - gys, 0.0).astype(np.float32)
-        size = (self.roi_w, self.roi_h)
-        if self.step > 1:
-            dx = cv2.resize(dx, size, interpolation=cv2.INTER_LINEAR)
-            dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR)
-        map_x, map_y = self.full_x + dx, self.full_y + dy
-        if self.detail is not None:
-            fx, fy = self.detail.maps(dst_points)
-            covered = self.detail.covered
-            bx0, by0, bx1, by1 = self.detail.box
-            ox, oy = bx0 - self.box[0], by0 - self.box[1]
-            sub_x = map_x[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)]
-            sub_y = map_y[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)]
-            np.copyto(sub_x, fx, where=covered)
-            np.copyto(sub_y, fy, where=covered)
-        return map_x, map_y
+        disp, _ = self.mapper.sample(dst_points)
+        full = self.mapper.upsample(self.mapper.grid + disp)
+        return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
 
     def warp(self, dst_points: np.ndarray) -> np.ndarray:
         """The warped region (roi_h, roi_w, 3), sampled from the whole base frame."""
-        cv2 = self._cv2
+        import cv2
+
         map_x, map_y = self.maps(dst_points)
         return cv2.remap(self.base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def feather_weights(grid: np.ndarray, step: int, polygon: np.ndarray, box: tuple[int, int, int, int], fall: float) -> np.ndarray:
+    """Per grid sample: 1 inside ``polygon``, easing to 0 at the box border.
+
+    The ease spans the gap between polygon and border, and at least ``fall``
+    pixels inside the border (where the polygon reaches past it).
+    """
+    import cv2
+
+    ch, cw = grid.shape[:2]
+    origin = grid[0, 0]
+    mask = np.zeros((ch, cw), np.uint8)
+    poly = np.round((polygon - origin) / step * 16).astype(np.int32)
+    cv2.fillPoly(mask, [poly], 255, cv2.LINE_8, 4)
+    d_out = cv2.distanceTransform(255 - mask, cv2.DIST_L2, 5) * step  # pixels outside the polygon
+    x0, y0, x1, y1 = box
+    gx, gy = grid[..., 0], grid[..., 1]
+    d_b = np.minimum.reduce([gx - x0, x1 - 1 - gx, gy - y0, y1 - 1 - gy]).clip(0, None)
+    t = np.clip(d_b / np.maximum(d_b + d_out, 1e-6), 0, 1) * np.clip(d_b / max(1.0, fall), 0, 1)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    (a, b, tx), (c, d, ty) = m
+    det = a * d - b * c
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return np.array([[ia, ib, -(ia * tx + ib * ty)], [ic, id_, -(ic * tx + id_ * ty)]])
+
+
+class FaceWarp:
+    """The per-frame warp of the animated region, split for speed.
+
+    Local face motion (mouth, jaw, lids, brows) is drawn only for triangles that
+    moved, on a coarse grid; head motion is a similarity composed on top through
+    a feathered weight (1 on the face, 0 at the region border), so the region
+    border never moves. The lips get an exact fine-grid warp (with the head
+    applied to their vertices, valid because the weight is 1 there).
+    """
+
+    MOVE_EPS = 0.1  # pixels: vertices that moved less count as still
+
+    def __init__(self, base: np.ndarray, src_points: np.ndarray, triangles: np.ndarray, box: tuple[int, int, int, int], step: int,
+                 feather: np.ndarray, fall: float, detail_box: tuple[int, int, int, int] | None = None, detail_step: int = 1,
+                 detail_points: np.ndarray | None = None):
+        self.base = base
+        self.box = box
+        self.step = step
+        self.src = src_points.astype(np.float64)
+        self.tris = triangles.astype(np.int32)
+        self.coarse = GridMapper(src_points, triangles, box, step)
+        self.weight = feather_weights(self.coarse.grid, self.coarse.step, feather, box, fall)[..., None]
+        self.detail = None
+        if detail_box is not None and detail_step < step:
+            # Only triangles touching ``detail_points`` (the lips): the rest are smooth enough coarse.
+            near = np.zeros(len(self.src), bool)
+            near[detail_points] = True
+            # Plus one ring of neighbours: the seam to the coarse map then sits where motion is gentle.
+            near[self.tris[near[self.tris].any(axis=1)].ravel()] = True
+            self.detail_sel = np.flatnonzero(near[self.tris].any(axis=1))
+            self.detail = GridMapper(src_points, self.tris[self.detail_sel], detail_box, detail_step)
+
+    def maps(self, local_dst: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
+        """(roi_h, roi_w, 2) float32 absolute source coordinates of every region pixel."""
+        import cv2
+
+        moved = (np.abs(local_dst - self.src) > self.MOVE_EPS).any(axis=1)
+        active = moved[self.tris].any(axis=1)
+        c = self.coarse
+        disp, _ = c.sample(local_dst, active)
+        if head is None:
+            coarse_map = c.grid + disp
+        else:
+            inv = invert_affine(head).astype(np.float32)
+            g = c.grid
+            y = g + self.weight * (g @ inv[:, :2].T + inv[:, 2] - g)  # pre-head position of each sample
+            idx = (y - np.array([c.ex0, c.ey0], np.float32) + 0.5) / c.step - 0.5
+            local = cv2.remap(disp, idx[..., 0], idx[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            coarse_map = y + local
+        full = c.upsample(coarse_map)
+        if self.detail is not None:
+            dm = self.detail
+            dst = local_dst if head is None else local_dst @ head[:, :2].T + head[:, 2]
+            ddisp, covered = dm.sample(dst, active[self.detail_sel])
+            if covered.any():
+                fine = dm.upsample(dm.grid + ddisp)
+                cov = dm.upsample(covered.astype(np.uint8), cv2.INTER_NEAREST)
+                bx0, by0, bx1, by1 = dm.box
+                ox, oy = bx0 - self.box[0], by0 - self.box[1]
+                np.copyto(full[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)], fine, where=cov[..., None].astype(bool))
+        return full
+
+    def warp(self, local_dst: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
+        """The warped region (roi_h, roi_w, 3), sampled from the whole base frame."""
+        import cv2
+
+        return cv2.remap(self.base, self.maps(local_dst, head), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -105,3 +105,24 @@ def test_frame_count_energy_and_intensity():
     peak = lambda tr: max(f.jaw_open for f in tr.frames)  # noqa: E731
     assert peak(calm) < peak(track) < peak(lively)
     assert mouth_track(tl, FPS, 0).frames == []
+
+
+@pytest.mark.parametrize("start", [0.5, 0.513, 0.527])
+def test_held_bilabial_is_closed_on_every_frame_and_opens_quickly(start):
+    tl = timeline_of([("SIL", 0.2), ("AA", start - 0.2), ("M", 0.12), ("AA", 0.3)], envelope=True)
+    track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    inside = [i for i in range(len(track.frames)) if start <= (i + 0.5) / FPS < start + 0.12]
+    assert len(inside) == 3
+    for i in inside:
+        assert track.frames[i].lip_press == 1.0 and track.frames[i].jaw_open == 0.0
+    # Two frames past the closure the vowel is open again (quick transitions).
+    assert track.frames[inside[-1] + 3].jaw_open > 0.5
+
+
+def test_quiet_sound_closes_the_lips_even_without_a_bilabial_label():
+    tl = timeline_of([("AA", 0.4), ("AA", 0.1), ("AA", 0.4)])
+    tl.envelope_times = np.arange(0.005, tl.duration, 0.01)
+    tl.envelope = np.where((tl.envelope_times > 0.4) & (tl.envelope_times < 0.5), 0.0, 0.9)
+    track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    assert frame_at(track, 0.45).lip_press > 0.8
+    assert frame_at(track, 0.45).jaw_open < 0.3 * frame_at(track, 0.2).jaw_open

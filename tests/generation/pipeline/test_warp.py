@@ -50,3 +50,22 @@ def test_moving_the_centre_moves_content_but_not_the_border():
 def test_region_box_is_clipped_to_the_frame():
     assert warp.region_box((10, 10, 90, 90), 0.5, (100, 100)) == (0, 0, 100, 100)
     assert warp.region_box((40, 40, 60, 60), 0.25, (100, 100)) == (35, 35, 65, 65)
+
+
+def test_face_warp_is_identity_at_rest_and_head_motion_spares_the_border():
+    base, pts, tris, box = _grid_case(1)
+    feather = np.array([[55, 35], [105, 35], [105, 85], [55, 85]], np.float32)
+    fw = warp.FaceWarp(base, pts, tris, box, 3, feather, fall=10.0, detail_box=(60, 40, 100, 80), detail_step=1,
+                       detail_points=np.array([4]))
+    x0, y0, x1, y1 = box
+    assert np.abs(fw.warp(pts).astype(int) - base[y0:y1, x0:x1]).max() <= 1
+    head = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, -3.0]])  # 4 px right, 3 up
+    m = fw.maps(pts, head)
+    # Inside the feather the whole content shifts; the region border samples itself.
+    assert m[60 - y0, 80 - x0] == pytest.approx((76, 63), abs=0.05)
+    assert np.allclose(m[0, :, 1], y0, atol=0.05) and np.allclose(m[:, 0, 0], x0, atol=0.05)
+    # A moved centre point is warped exactly on the fine grid, under the head motion too.
+    dst = pts.copy()
+    dst[4] += (0, 6)
+    m = fw.maps(dst, head)
+    assert m[66 - 3 - y0, 80 + 4 - x0, 1] == pytest.approx(60, abs=0.6)

@@ -63,3 +63,51 @@ def test_output_is_reproducible(tmp_path, astronaut_bgr, astro_face):
     a = list(NativeEngine().render(inp, lambda p, s: None).frames)
     b = list(NativeEngine().render(inp, lambda p, s: None).frames)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def _held_bilabial_input(tmp_path, image, face):
+    """SIL, AA, a 120 ms M, AA, SIL with a matching loudness envelope."""
+    spec = [("SIL", 0.3), ("AA", 0.3), ("M", 0.12), ("AA", 0.3), ("SIL", 0.3)]
+    phones, t = [], 0.0
+    for lab, d in spec:
+        phones.append(Phone(lab, t, t + d))
+        t += d
+    env_t = np.arange(0.005, t, 0.01)
+    env = np.array([0.9 if next(p.label for p in phones if p.start <= x < p.end) == "AA" else 0.05 for x in env_t])
+    tl = PhoneTimeline(phones=phones, words=[], duration=t, method="align", envelope_times=env_t, envelope=env)
+    inp = _input(tmp_path, image, face)
+    inp.timeline = tl
+    inp.frame_count = int(round(t * 25))
+    return inp, phones
+
+
+@pytest.mark.slow
+def test_held_bilabial_is_closed_on_all_its_frames_and_vowels_open(tmp_path, astronaut_bgr, astro_face):
+    from generation.pipeline.lipsync_report import mouth_aperture
+
+    inp, phones = _held_bilabial_input(tmp_path, astronaut_bgr, astro_face)
+    frames = list(NativeEngine().render(inp, lambda p, s: None).frames)
+    assert len(frames) == inp.frame_count == 33
+    m = phones[2]
+    closed = [i for i in range(len(frames)) if m.start <= (i + 0.5) / 25 < m.end]
+    vowels = [i for i in range(len(frames)) if any(p.label == "AA" and p.start + 0.08 <= (i + 0.5) / 25 < p.end - 0.04 for p in phones)]
+    aperture = lambda i: mouth_aperture(F.detect_face(frames[i]).points)  # noqa: E731
+    assert len(closed) == 3
+    closed_ap = [aperture(i) for i in closed]
+    open_ap = [aperture(i) for i in vowels]
+    assert max(closed_ap) < 0.06
+    assert np.mean(open_ap) >= 4 * np.mean(closed_ap)
+
+
+@pytest.mark.parametrize("preprocess", ["full", "crop"])
+def test_changed_box_bounds_every_change(tmp_path, astronaut_bgr, astro_face, preprocess):
+    inp = _input(tmp_path, astronaut_bgr, astro_face, preprocess, frame_count=20)
+    stream = NativeEngine().render(inp, lambda p, s: None)
+    x0, y0, x1, y1 = stream.changed_box
+    w, h = inp.geometry.size
+    assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+    base = F.crop_to_geometry(astronaut_bgr, inp.geometry)
+    for frame in stream.frames:
+        outside = np.ones((h, w), bool)
+        outside[y0:y1, x0:x1] = False
+        assert np.array_equal(frame[outside], base[outside])
