@@ -136,7 +136,7 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
     angle = np.deg2rad(1.3) * (_smooth_noise(n, fps, rng, (0.11, 0.23, 0.41)) * talk)
     sx = 0.035 * _smooth_noise(n, fps, rng, (0.09, 0.19, 0.33)) * talk
     sy = 0.02 * _smooth_noise(n, fps, rng, (0.13, 0.29)) * talk + 0.08 * emphasis + 0.006 * breathing
-    angle, sx, sy = (np.clip(a - a.mean(), -lim, lim) * scales.head for a, lim in ((angle, np.deg2rad(2.5)), (sx, 0.06), (sy, 0.05)))
+    angle, sx, sy = (np.clip(a - (a.mean() if n else 0.0), -lim, lim) * scales.head for a, lim in ((angle, np.deg2rad(2.5)), (sx, 0.06), (sy, 0.05)))
     if n:
         # Re-centre after clipping so the clip mean stays exactly zero.
         angle, sx, sy = angle - angle.mean(), sx - sx.mean(), sy - sy.mean()
