@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from generation.pipeline.phonemes import ARPABET, SILENCE, guess_pronunciation, normalize_phone, normalize_text
+from generation.pipeline.phonemes import (
+    ARPABET,
+    SILENCE,
+    guess_pronunciation,
+    normalize_phone,
+    normalize_text,
+)
 from generation.pipeline.speech import _contiguous, load_audio, phone_timeline
 from generation.pipeline.types import AudioClip
 from paksatalker_site.errors import MediaError
@@ -54,12 +59,9 @@ def test_load_audio_rejects_text(tmp_path):
 
 
 def test_forced_alignment_of_known_text(speech_clip):
-    started = time.monotonic()
     timeline = phone_timeline(speech_clip, SENTENCES)
-    elapsed = time.monotonic() - started
     assert timeline.method == "align", timeline.notes
     assert [w.text for w in timeline.words] == normalize_text(SENTENCES)
-    assert elapsed < 3.0
     assert_contiguous(timeline)
     words = timeline.words
     assert all(a.end <= b.start + 1e-9 for a, b in zip(words, words[1:]))
