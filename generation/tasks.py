@@ -18,14 +18,15 @@ def job_render_task(job_id: str) -> None:
     services.job_run(job_id=job_id)
 
 
-@db_task(context=False)
+# Priority: a reap must not wait behind renders for the worker's slot.
+@db_task(context=False, priority=100)
 def jobs_reap_task() -> None:
     outcome = services.jobs_reap_stale()
     if outcome["requeued"] or outcome["failed"]:
         logger.warning("reaper: %s", outcome)
 
 
-@db_periodic_task(crontab(minute=f"*/{max(1, settings.PAKSA_REAPER_INTERVAL_SECONDS // 60)}"))
+@db_periodic_task(crontab(minute=f"*/{max(1, settings.PAKSA_REAPER_INTERVAL_SECONDS // 60)}"), priority=100)
 def jobs_reap_periodic_task() -> None:
     jobs_reap_task.call_local()
 

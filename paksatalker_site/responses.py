@@ -39,6 +39,6 @@ def application_error_response(exc: ApplicationError) -> JsonResponse:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
-    if exc.status_code >= 500:
+    if exc.status_code >= 500 and exc.status_code != 503:  # a full queue is load, not a fault
         logger.error("%s: %s", type(exc).__name__, exc.detail)
     return error_response(exc.status_code, exc.detail, headers=headers)

@@ -104,7 +104,8 @@ HUEY = {
     "consumer": {"workers": HUEY_WORKERS, "worker_type": "process", "periodic": True},
 }
 if REDIS_URL:
-    HUEY.update({"huey_class": "huey.RedisHuey", "url": REDIS_URL})
+    # The priority variant: reaper tasks must not wait behind renders (Redis >= 5).
+    HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
 else:
     HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
 
@@ -184,3 +185,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("PAKSA_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Security (issue 7): API keys, rate limits, CORS. Owned by the security work. ---
+# Outermost, so CORS headers reach every /api/v1 response, errors included, and a
+# client without a key is refused before anything reads its body.
+MIDDLEWARE.insert(0, "paksatalker_site.security.ApiSecurityMiddleware")
+# Per-field limits while the body streams in; then Django's own handlers store it.
+FILE_UPLOAD_HANDLERS = [
+    "paksatalker_site.uploads.FieldSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Rate-limit counters live in the cache: Redis shared by every web node when
+# REDIS_URL is set; per process otherwise (each gunicorn worker counts alone).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env_str("PAKSA_QUEUE_NAME", "paksatalker"),
+                          "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paksatalker"}}
+PAKSA_API_KEYS = tuple(env_list("PAKSA_API_KEYS", ""))
+# Reachable without a key even when keys are configured (a trailing / means a prefix).
+PAKSA_PUBLIC_API_PATHS = tuple(env_list("PAKSA_PUBLIC_API_PATHS", "/capabilities,/openapi.json,/docs,/docs/"))
+PAKSA_RATE_LIMIT_PER_MINUTE = env_int("PAKSA_RATE_LIMIT_PER_MINUTE", 30)  # writes, per key or IP; 0 = off
+PAKSA_READ_RATE_LIMIT_PER_MINUTE = env_int("PAKSA_READ_RATE_LIMIT_PER_MINUTE", 1200)  # reads; 0 = off
+PAKSA_PROXY_COUNT = env_int("PAKSA_PROXY_COUNT", 0)  # trusted reverse proxies setting X-Forwarded-For
+PAKSA_CORS_ORIGINS = tuple(env_list("PAKSA_CORS_ORIGINS", ""))
+PAKSA_CORS_ALLOW_CREDENTIALS = env_bool("PAKSA_CORS_ALLOW_CREDENTIALS", False)
+# --- End security ---

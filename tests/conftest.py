@@ -48,8 +48,10 @@ def _isolated_storage(request, tmp_path):
     settings = request.getfixturevalue("settings")
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.WORK_DIR = tmp_path / "work"
+    from django.core.cache import cache
     from huey.contrib.djhuey import HUEY
 
+    cache.clear()  # rate-limit windows must not leak from one test into the next
     previous = HUEY.immediate
     HUEY.immediate = True
     yield

@@ -51,8 +51,9 @@ class Service:
             try:
                 if requests.get(f"{self.url}/api/v1/voices", timeout=2).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.ReadTimeout):
+            except requests.RequestException:
                 time.sleep(0.3)
+        self.stop()
         raise RuntimeError("the web server did not start: " + (self.logs / "web.log").read_text()[-2000:])
 
     def start_worker(self) -> None:

@@ -57,14 +57,17 @@ def job_create(
     if queued >= settings.PAKSA_MAX_QUEUED_JOBS:
         raise ServiceUnavailable(f"{queued} jobs are already waiting; try again shortly.", retry_after=30)
     job = GenerationJob(kind=kind, params=params, text=text, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint)
-    # Generated names only: the client's file name never reaches storage.
-    if image is not None:
-        job.image.save(f"image.{image_ext}", image, save=False)
-    if audio is not None:
-        job.audio.save(f"audio.{audio_ext}", audio, save=False)
-    if background_image is not None:
-        job.background_image.save(f"background.{background_ext}", background_image, save=False)
+    # The row first: a duplicate Idempotency-Key fails here, before any file is written.
     job.save()
+    # Generated names only: the client's file name never reaches storage.
+    stored = []
+    for field_name, upload, name in (("image", image, f"image.{image_ext}"), ("audio", audio, f"audio.{audio_ext}"),
+                                     ("background_image", background_image, f"background.{background_ext}")):
+        if upload is not None:
+            getattr(job, field_name).save(name, upload, save=False)
+            stored.append(field_name)
+    if stored:
+        job.save(update_fields=stored)
     job_id = str(job.id)
     transaction.on_commit(lambda: _enqueue(job_id))
     logger.info("job %s created (%s)", job_id, kind)
@@ -219,10 +222,22 @@ def job_retry(*, job_id: str) -> GenerationJob:
     return job
 
 
+QUEUED_TOO_LONG = timedelta(minutes=10)
+
+
 def jobs_reap_stale() -> dict[str, int]:
-    """Re-queue (with backoff) or fail running jobs whose worker stopped sending heartbeats."""
-    stale_before = timezone.now() - timedelta(seconds=settings.PAKSA_STALE_AFTER_SECONDS)
+    """Re-queue (with backoff) or fail running jobs whose worker stopped sending heartbeats,
+    and re-enqueue queued jobs whose task was lost before any worker claimed it."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.PAKSA_STALE_AFTER_SECONDS)
     requeued = failed = 0
+    # A task lost between enqueue and claim (a worker died after dequeuing it, or the
+    # broker was down at enqueue time). A duplicate enqueue is harmless: claims are atomic.
+    forgotten = GenerationJob.objects.filter(status=JobStatus.PROCESSING, started_at__isnull=True, updated_at__lt=now - QUEUED_TOO_LONG)
+    for job_id in forgotten.values_list("id", flat=True):
+        GenerationJob.objects.filter(id=job_id).update(updated_at=now)
+        _enqueue(str(job_id))
+        requeued += 1
     stale = GenerationJob.objects.filter(status=JobStatus.PROCESSING, started_at__isnull=False, heartbeat_at__lt=stale_before)
     for job in stale:
         if job.attempts >= settings.PAKSA_MAX_ATTEMPTS:

@@ -48,6 +48,10 @@ def job_run(*, job_id: str) -> None:
         job_fail(job_id=job_id, token=token, error=f"Internal error while rendering ({type(exc).__name__}).")
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+        try:
+            work_dir.parent.rmdir()  # the job's folder, once no other run uses it
+        except OSError:
+            pass
 
 
 def _progress_writer(job_id: str, token: str):

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError
 
 from generation.models import GenerationJob, JobKind
 from generation.schemas import FusionIn, PromptIn
@@ -41,13 +42,22 @@ def job_submit(
             if existing.request_fingerprint != fingerprint:
                 raise ValidationFailed("Idempotency-Key was already used with a different request.")
             return existing
-    return job_create(
-        kind=kind, params=params, text=text,
-        image=image, image_ext=checked_image.extension if checked_image else "png",
-        audio=audio, audio_ext=checked_audio.extension if checked_audio else "wav",
-        background_image=background_image, background_ext=checked_bg.extension if checked_bg else "png",
-        idempotency_key=idempotency_key, fingerprint=fingerprint,
-    )
+    try:
+        return job_create(
+            kind=kind, params=params, text=text,
+            image=image, image_ext=checked_image.extension if checked_image else "png",
+            audio=audio, audio_ext=checked_audio.extension if checked_audio else "wav",
+            background_image=background_image, background_ext=checked_bg.extension if checked_bg else "png",
+            idempotency_key=idempotency_key, fingerprint=fingerprint,
+        )
+    except IntegrityError:
+        # Two identical requests raced: the other one made the job; answer with it.
+        existing = GenerationJob.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        if existing.request_fingerprint != fingerprint:
+            raise ValidationFailed("Idempotency-Key was already used with a different request.")
+        return existing
 
 
 def render_params(form: FusionIn | PromptIn, *, voice: str, background: dict, transcript: str, default_avatar: bool) -> dict:
@@ -98,6 +108,9 @@ def _check_text(field: str, text: str) -> None:
         raise ValidationFailed(f"{field}: {len(text)} characters; the limit is {settings.PAKSA_MAX_TEXT_CHARS}.")
     if "\x00" in text:
         raise ValidationFailed(f"{field}: contains a NUL character.")
+    # Django decodes form fields with errors="replace": invalid UTF-8 arrives as U+FFFD.
+    if "\ufffd" in text:
+        raise ValidationFailed(f"{field}: is not valid UTF-8 text.")
 
 
 def _background_params(form, has_background_image: bool) -> dict:
