@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from generation.pipeline import media
 
 logger = logging.getLogger(__name__)
@@ -23,8 +25,6 @@ def capabilities_get() -> dict:
         availability = engine.availability()
         engine_flags[name] = {"available": availability.available, "reason": availability.reason, **availability.detail}
     sadtalker = engines["sadtalker"]
-    from django.conf import settings
-
     weights_ok, weights_reason = sadtalker.weights_status(256, (settings.PAKSA_PREPROCESS, "crop"))
     expressions = expression_capabilities()
     reasons = {name: info["reason"] for name, info in engine_flags.items() if not info["available"]}
@@ -53,6 +53,8 @@ def capabilities_get() -> dict:
         "expressions": expressions,
         "ffmpeg": {"available": bool(version), "version": version, "filters": {name: name in filters for name in RELEVANT_FILTERS}},
         "background": _background_capabilities(),
+        # The studio asks for a key when one is needed (this route itself stays public).
+        "auth": {"api_key_required": bool(settings.PAKSA_API_KEYS)},
     }
 
 

@@ -49,7 +49,7 @@ class Service:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/api/v1/voices", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/api/v1/voices", timeout=2).status_code < 500:  # 401 with keys is up too
                     return self
             except requests.RequestException:
                 time.sleep(0.3)

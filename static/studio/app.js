@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  const { API, api, el, seconds, historyLoad, historyStore, renderExpression, applyCapabilities, showResult } = window.PaksaStudio;
+  const { API, api, apiKey, el, seconds, historyLoad, historyStore, renderExpression, applyCapabilities, showResult } = window.PaksaStudio;
   const ENDED = ["completed", "failed", "cancelled"];
   const $ = (id) => document.getElementById(id);
   let DROP_TEXT = "";
@@ -208,7 +208,8 @@
     $("cancel").hidden = false;
     showProgress(initial || { status: "processing", progress: 0, stage: "Queued", eta_seconds: null });
     state.clock = setInterval(() => tick(job), 500);
-    if (typeof EventSource === "undefined") { poll(job); return; }
+    // EventSource cannot send an API key header: with keys, poll instead.
+    if (typeof EventSource === "undefined" || apiKey.get()) { poll(job); return; }
     const source = new EventSource(API + "/status/" + encodeURIComponent(taskId) + "/events");
     job.source = source;
     source.onmessage = (message) => {
@@ -299,7 +300,7 @@
     if (data.status !== "completed") { $("result").hidden = true; return; }
     clearAlert();
     $("progress-block").hidden = false;
-    showResult(data);
+    try { await showResult(data); } catch (err) { showAlert(err.message); }
   }
 
   async function cancel() {
@@ -420,14 +421,26 @@
     syncSpeechSource();
     syncBackground();
     renderHistory();
-    const [caps, voices, languages] = await Promise.allSettled([api("/capabilities"), api("/voices"), api("/languages")]);
-    if (caps.status === "fulfilled") { state.capabilities = caps.value.data; applyCapabilities(caps.value.data); }
-    else showAlert("Could not read what this server can do: " + caps.reason.message);
-    if (voices.status === "fulfilled") state.voices = voices.value.voices;
-    if (languages.status === "fulfilled") fillLanguages(languages.value.languages);
-    else showAlert("Could not load the voices: " + languages.reason.message);
+    $("api-key").value = apiKey.get();
+    $("api-key").addEventListener("change", () => { apiKey.set($("api-key").value.trim()); init.reload(); });
+    let caps;
+    try { caps = await api("/capabilities"); } catch (err) { showAlert("Could not read what this server can do: " + err.message); }
+    if (caps) {
+      state.capabilities = caps.data;
+      applyCapabilities(caps.data);
+      $("api-key-field").hidden = !(caps.data.auth && caps.data.auth.api_key_required);
+    }
+    await loadLists();
     document.body.dataset.ready = "true";
   }
+
+  async function loadLists() {
+    const [voices, languages] = await Promise.allSettled([api("/voices"), api("/languages")]);
+    if (voices.status === "fulfilled") state.voices = voices.value.voices;
+    if (languages.status === "fulfilled") { clearAlert(); fillLanguages(languages.value.languages); }
+    else showAlert("Could not load the voices: " + languages.reason.message);
+  }
+  init.reload = loadLists;
 
   document.addEventListener("DOMContentLoaded", init);
 })();

@@ -6,13 +6,28 @@
   const API = "/api/v1";
   const HISTORY_KEY = "paksatalker.history.v1";
   const HISTORY_MAX = 20;
+  const KEY_STORAGE = "paksatalker.apiKey";
   const $ = (id) => document.getElementById(id);
+
+  // When the server requires API keys, the key lives in this tab's session storage
+  // and goes out as X-API-Key. Media elements cannot send headers, so keyed media
+  // is fetched and handed to them as blob: URLs (see mediaUrl).
+  const apiKey = {
+    get: () => sessionStorage.getItem(KEY_STORAGE) || "",
+    set: (value) => (value ? sessionStorage.setItem(KEY_STORAGE, value) : sessionStorage.removeItem(KEY_STORAGE)),
+  };
+
+  function headers(extra) {
+    const h = Object.assign({ Accept: "application/json" }, extra || {});
+    if (apiKey.get()) h["X-API-Key"] = apiKey.get();
+    return h;
+  }
 
   // fetch + the API's error contract: every failure becomes an Error carrying the server's detail.
   async function api(path, options) {
     let response;
     try {
-      response = await fetch(API + path, Object.assign({ headers: { Accept: "application/json" } }, options || {}));
+      response = await fetch(API + path, Object.assign({}, options || {}, { headers: headers((options || {}).headers) }));
     } catch (err) {
       throw new Error("The server could not be reached. Is it running?");
     }
@@ -119,17 +134,34 @@
     });
   }
 
-  function showResult(data) {
+  // A URL a media element or link can use: the plain URL without keys, else a blob: URL.
+  const blobUrls = [];
+  async function mediaUrl(url) {
+    if (!apiKey.get()) return url;
+    const response = await fetch(url, { headers: headers({ Accept: "*/*" }) });
+    if (!response.ok) throw new Error("Could not fetch " + url + " (" + response.status + ").");
+    const blobUrl = URL.createObjectURL(await response.blob());
+    blobUrls.push(blobUrl);
+    return blobUrl;
+  }
+
+  async function showResult(data) {
+    blobUrls.splice(0).forEach((u) => URL.revokeObjectURL(u));
     const video = $("video");
-    video.src = data.video_url;
+    const captions = data.captions || {};
+    const [videoUrl, vttUrl, srtUrl] = await Promise.all([
+      mediaUrl(data.video_url),
+      captions.vtt_url ? mediaUrl(captions.vtt_url) : null,
+      captions.srt_url ? mediaUrl(captions.srt_url) : null,
+    ]);
+    video.src = videoUrl;
     const downloads = $("downloads");
     downloads.textContent = "";
-    downloads.append(el("a", { class: "button", href: data.video_url, download: data.task_id + ".mp4", text: "Download MP4" }));
-    const captions = data.captions || {};
-    if (captions.vtt_url) downloads.append(el("a", { class: "button ghost", href: captions.vtt_url, download: data.task_id + ".vtt", text: "Captions (VTT)" }));
-    if (captions.srt_url) downloads.append(el("a", { class: "button ghost", href: captions.srt_url, download: data.task_id + ".srt", text: "Captions (SRT)" }));
+    downloads.append(el("a", { class: "button", href: videoUrl, download: data.task_id + ".mp4", text: "Download MP4" }));
+    if (vttUrl) downloads.append(el("a", { class: "button ghost", href: vttUrl, download: data.task_id + ".vtt", text: "Captions (VTT)" }));
+    if (srtUrl) downloads.append(el("a", { class: "button ghost", href: srtUrl, download: data.task_id + ".srt", text: "Captions (SRT)" }));
     while (video.firstChild) video.firstChild.remove();
-    if (captions.vtt_url) video.append(el("track", { kind: "captions", src: captions.vtt_url, srclang: "en", label: "Captions" }));
+    if (vttUrl) video.append(el("track", { kind: "captions", src: vttUrl, srclang: "en", label: "Captions" }));
     const facts = $("result-facts");
     facts.textContent = "";
     const add = (term, value) => { if (value) facts.append(el("dt", { text: term }), el("dd", { text: value })); };
@@ -150,5 +182,5 @@
     $("result").hidden = false;
   }
 
-  window.PaksaStudio = { API, api, el, seconds, historyLoad, historyStore, renderExpression, applyCapabilities, showResult };
+  window.PaksaStudio = { API, api, apiKey, el, seconds, historyLoad, historyStore, renderExpression, applyCapabilities, showResult };
 })();

@@ -57,7 +57,7 @@ def start_service(service: Service) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{service.url}/api/v1/voices", timeout=5).status_code == 200:
+            if requests.get(f"{service.url}/api/v1/voices", timeout=5).status_code < 500:
                 return
         except requests.RequestException:
             time.sleep(0.5)
