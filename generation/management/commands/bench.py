@@ -87,12 +87,12 @@ class Command(BaseCommand):
     def _load(self, quick, results):
         from generation.bench.load import load_test
 
-        return load_test()
+        return load_test(clients=50, polls=20)
 
     def _fuzz(self, quick, results):
-        from generation.bench.fuzz import fuzz_api
+        from generation.bench.fuzz import fuzz_server
 
-        return fuzz_api(max_examples=20 if quick else 200)
+        return fuzz_server(max_examples=20 if quick else 200)
 
 
 def _native_ms_per_frame(results: dict, resolution: str) -> float | None:
