@@ -21,7 +21,14 @@ import numpy as np
 from expressions.engines import emotion_heuristic, mediapipe_geometry, mediapipe_tasks, mini_xception, openseeface, threeddfa
 from expressions.engines.common import EngineOutput, normalise_probs
 from expressions.selectors import configured_models_dir, expression_capabilities
-from paksatalker_site.errors import EngineFailed, EngineUnavailable, NoFaceError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from paksatalker_site.errors import (
+    EngineFailed,
+    EngineUnavailable,
+    NoFaceError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ class JobKind(models.TextChoices):
 ENDED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-def _input_path(instance: "GenerationJob", filename: str) -> str:
+def _input_path(instance: GenerationJob, filename: str) -> str:
     # Stored names are generated; the client's name never reaches the disk.
     return f"inputs/{instance.id}/{filename}"
 
 
-def _output_path(instance: "GenerationJob", filename: str) -> str:
+def _output_path(instance: GenerationJob, filename: str) -> str:
     return f"outputs/{filename}"
 
 

@@ -10,6 +10,14 @@ from pydantic import Field, field_validator
 from generation.pipeline.types import BACKGROUND_MODES, EMOTIONS, PREPROCESS_MODES, STYLES
 
 Resolution = Literal["480p", "720p", "1080p"]
+EXPRESSION_ENGINES = ("auto", "none", "mediapipe", "threeddfa", "openseeface", "mini_xception")
+CHOICES = {
+    "emotion": EMOTIONS,
+    "style": STYLES,
+    "preprocess": PREPROCESS_MODES,
+    "backgroundMode": BACKGROUND_MODES,
+    "expressionEngine": EXPRESSION_ENGINES,
+}
 
 
 def _blank_to_none(value):
@@ -44,40 +52,14 @@ class RenderOptionsIn(Schema):
             return cls.model_fields[info.field_name].default
         return value
 
-    @field_validator("emotion")
+    @field_validator("emotion", "style", "preprocess", "backgroundMode", "expressionEngine")
     @classmethod
-    def _emotion(cls, value: str) -> str:
-        value = value.lower()
-        if value not in EMOTIONS:
-            raise ValueError(f"must be one of {', '.join(EMOTIONS)}")
-        return value
-
-    @field_validator("style")
-    @classmethod
-    def _style(cls, value: str) -> str:
-        value = value.lower()
-        if value not in STYLES:
-            raise ValueError(f"must be one of {', '.join(STYLES)}")
-        return value
-
-    @field_validator("preprocess")
-    @classmethod
-    def _preprocess(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in PREPROCESS_MODES:
-            raise ValueError(f"must be one of {', '.join(PREPROCESS_MODES)}")
-        return value
-
-    @field_validator("backgroundMode")
-    @classmethod
-    def _background_mode(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in BACKGROUND_MODES:
-            raise ValueError(f"must be one of {', '.join(BACKGROUND_MODES)}")
-        return value
-
-    @field_validator("expressionEngine")
-    @classmethod
-    def _expression_engine(cls, value: str) -> str:
-        allowed = ("auto", "none", "mediapipe", "threeddfa", "openseeface", "mini_xception")
+    def _one_of(cls, value: Optional[str], info):
+        if value is None:
+            return value
+        allowed = CHOICES[info.field_name]
+        if info.field_name in ("emotion", "style"):
+            value = value.lower()
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
         return value

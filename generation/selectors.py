@@ -18,7 +18,7 @@ def job_get(*, job_id: str) -> GenerationJob:
     try:
         parsed = uuid.UUID(str(job_id))
     except ValueError:
-        raise NotFound(f"No task with id {job_id}.")
+        raise NotFound(f"No task with id {job_id}.") from None
     job = GenerationJob.objects.filter(id=parsed).first()
     if job is None:
         raise NotFound(f"No task with id {job_id}.")

@@ -55,7 +55,7 @@ class SecurityConfig:
     cache_alias: str
 
     @classmethod
-    def from_settings(cls) -> "SecurityConfig":
+    def from_settings(cls) -> SecurityConfig:
         origins = tuple(o.rstrip("/") for o in getattr(settings, "PAKSA_CORS_ORIGINS", ()))
         credentials = bool(getattr(settings, "PAKSA_CORS_ALLOW_CREDENTIALS", False))
         if "*" in origins and credentials:

@@ -8,7 +8,13 @@ on the scale-out deployment with the same code.
 from __future__ import annotations
 
 from paksatalker_site.env import (
-    BASE_DIR, env_bool, env_float, env_int, env_list, env_path, env_str,
+    BASE_DIR,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
 )
 
 DATA_DIR = env_path("PAKSA_DATA_DIR", BASE_DIR / "data")

@@ -37,7 +37,7 @@ class Service:
     def manage(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=True)
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         self.manage("migrate", "--noinput", "-v", "0")
         self.start_worker()
         log = (self.logs / "web.log").open("ab")

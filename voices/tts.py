@@ -18,9 +18,10 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from generation.pipeline import media
 from paksatalker_site.errors import MediaError, TTSError, ValidationFailed
@@ -153,7 +154,7 @@ def _edge(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
         # asyncio.run needs a thread without a running loop; the worker thread has none,
         # and the outer deadline is a backstop should the loop itself hang.
         audio = _call_with_deadline(lambda: asyncio.run(bounded()), deadline + 1.0)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         raise _ProviderFailed(f"timed out after {deadline:.1f} s") from None
     except Exception as exc:  # edge-tts raises aiohttp, websocket and its own errors
         raise _ProviderFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc

@@ -50,7 +50,6 @@ def _model(path: Path):
     with _model_lock:
         model = _models.get(key)
         if model is None:
-            import torch
 
             from expressions.engines.keras_torch import load_keras_hdf5
 

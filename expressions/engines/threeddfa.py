@@ -34,7 +34,7 @@ SIZE = 120
 SOURCE = "3DDFA_V2 mb1_120x120.onnx"
 
 _lock = threading.Lock()
-_aux: dict[tuple, tuple[np.ndarray, np.ndarray, "Bfm68"]] = {}
+_aux: dict[tuple, tuple[np.ndarray, np.ndarray, Bfm68]] = {}
 
 
 class Bfm68:

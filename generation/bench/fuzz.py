@@ -32,7 +32,8 @@ class FuzzReport:
 
 def fuzz_schema(schema, *, max_examples: int, seed: int = 0, time_budget: float | None = None) -> FuzzReport:
     """Run ``max_examples`` generated cases per operation; 503 (queue full) is by design, not a finding."""
-    from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
 
     report = FuzzReport()
     started = time.monotonic()

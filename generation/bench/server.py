@@ -37,7 +37,7 @@ class BenchServer:
         self.logs = data_dir / "logs"
         self._procs: list[subprocess.Popen] = []
 
-    def __enter__(self) -> "BenchServer":
+    def __enter__(self) -> BenchServer:
         try:
             self.start()
         except BaseException:

@@ -18,13 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-logger = logging.getLogger(__name__)
-
-# Bump whenever the painting changes so cached PNGs are re-rendered.
-AVATAR_VERSION = "1"
-AVATAR_FILENAME = "default_avatar.png"
-DEFAULT_SIZE = 768
-
 from generation.pipeline import avatar_parts as parts
 from generation.pipeline.avatar_canvas import (
     _CHIN_Y,
@@ -42,6 +35,14 @@ from generation.pipeline.avatar_canvas import (
     SS,
     _Canvas,
 )
+
+logger = logging.getLogger(__name__)
+
+# Bump whenever the painting changes so cached PNGs are re-rendered.
+AVATAR_VERSION = "1"
+AVATAR_FILENAME = "default_avatar.png"
+DEFAULT_SIZE = 768
+
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import numpy as np
 from generation.pipeline.avatar_canvas import (  # the painter's shared vocabulary
     _CHIN_Y,
     _CX,
-    _Canvas,
     _EYE_DX,
     _EYE_HW,
     _EYE_LO,
@@ -32,6 +31,7 @@ from generation.pipeline.avatar_canvas import (  # the painter's shared vocabula
     _SHIRT,
     _SKIN,
     _SKIN_SHADOW,
+    _Canvas,
     _curve,
     _gauss,
     _lit,

@@ -289,7 +289,7 @@ class BackgroundStage:
             self._masker = None
         self._bg_cache = self._chroma = self._backdrop = self._out = self._prev = self._bg_est = None
 
-    def __enter__(self) -> "BackgroundStage":
+    def __enter__(self) -> BackgroundStage:
         return self
 
     def __exit__(self, *exc) -> None:

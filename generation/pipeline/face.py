@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from generation.pipeline.types import FaceAnalysis, OutputGeometry, RESOLUTION_HEIGHTS
+from generation.pipeline.types import RESOLUTION_HEIGHTS, FaceAnalysis, OutputGeometry
 
 logger = logging.getLogger(__name__)
 

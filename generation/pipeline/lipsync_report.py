@@ -17,8 +17,14 @@ import numpy as np
 
 from generation.pipeline import media
 from generation.pipeline.face import (
-    LEFT_EYE_CORNERS, LEFT_EYE_UPPER_LOWER, LOWER_INNER_LIP_MID, NOSE_TIP, RIGHT_EYE_CORNERS,
-    RIGHT_EYE_UPPER_LOWER, UPPER_INNER_LIP_MID, inter_ocular_distance,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_UPPER_LOWER,
+    LOWER_INNER_LIP_MID,
+    NOSE_TIP,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_UPPER_LOWER,
+    UPPER_INNER_LIP_MID,
+    inter_ocular_distance,
 )
 from generation.pipeline.phonemes import BILABIALS, OPEN_VOWELS, SILENCE
 from generation.pipeline.types import AudioClip

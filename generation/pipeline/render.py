@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -22,7 +23,13 @@ from generation.pipeline import media
 from generation.pipeline.engines.base import Engine
 from generation.pipeline.engines.chain import engine_order
 from generation.pipeline.types import (
-    EngineInput, FrameStream, PhoneTimeline, ProgressFn, RenderRequest, RenderResult, SkippedEngine,
+    EngineInput,
+    FrameStream,
+    PhoneTimeline,
+    ProgressFn,
+    RenderRequest,
+    RenderResult,
+    SkippedEngine,
 )
 from paksatalker_site.errors import BadRequest, EngineFailed, JobCancelled, MediaError, NoFaceError
 

@@ -20,7 +20,12 @@ import numpy as np
 from generation.pipeline import media
 from generation.pipeline.phonemes import SILENCE, guess_pronunciation, normalize_phone, normalize_text
 from generation.pipeline.speech_energy import (
-    MIN_SPEECH_LIKENESS, FrameFeatures, analyse, energy_phones, speech_likeness, voiced_coverage,
+    MIN_SPEECH_LIKENESS,
+    FrameFeatures,
+    analyse,
+    energy_phones,
+    speech_likeness,
+    voiced_coverage,
 )
 from generation.pipeline.types import AudioClip, Phone, PhoneTimeline, Word
 from paksatalker_site.errors import MediaError

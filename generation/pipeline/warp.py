@@ -181,17 +181,15 @@ class GridMapper:
             return disp, covered
         k = np.repeat(np.arange(len(idx)), counts)
         offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        wk = bw[k]
-        xs = bx0[k] + offs % wk
-        ys = by0[k] + offs // wk
+        wk = np.repeat(bw, counts)
+        xs = np.repeat(bx0, counts) + offs % wk
+        ys = np.repeat(by0, counts) + offs // wk
         m = _barycentric_rows(d, areas[idx])  # (K, 3, 3): [x, y, 1] @ m = barycentric weights
         # Two weights decide inside-ness (the third is 1 minus them); [x, y, 1] @ (m @ src) is the source point.
-        test = np.ascontiguousarray(m[:, :, 1:].transpose(0, 2, 1).reshape(-1, 6))
-        affine = np.ascontiguousarray((m @ self._src_t[idx]).transpose(0, 2, 1).reshape(-1, 6))
+        # Per-triangle coefficients are repeated per candidate (1-D repeats are far cheaper than row gathers).
         px, py = self.gx[xs], self.gy[ys]
-        c = test[k]
-        b1 = px * c[:, 0] + py * c[:, 1] + c[:, 2]
-        b2 = px * c[:, 3] + py * c[:, 4] + c[:, 5]
+        b1 = px * np.repeat(m[:, 0, 1], counts) + py * np.repeat(m[:, 1, 1], counts) + np.repeat(m[:, 2, 1], counts)
+        b2 = px * np.repeat(m[:, 0, 2], counts) + py * np.repeat(m[:, 1, 2], counts) + np.repeat(m[:, 2, 2], counts)
         inside = (b1 >= -1e-4) & (b2 >= -1e-4) & (b1 + b2 <= 1 + 1e-4)
         k, xs, ys, px, py = k[inside], xs[inside], ys[inside], px[inside], py[inside]
         # Later triangles win where they overlap.
@@ -200,6 +198,7 @@ class GridMapper:
         np.maximum.at(top, flat, k)
         win = top[flat] == k
         k, xs, ys, px, py = k[win], xs[win], ys[win], px[win], py[win]
+        affine = np.ascontiguousarray((m @ self._src_t[idx]).transpose(0, 2, 1).reshape(-1, 6))
         a = affine[k]
         disp[ys, xs, 0] = px * a[:, 0] + py * a[:, 1] + a[:, 2] - px
         disp[ys, xs, 1] = px * a[:, 3] + py * a[:, 4] + a[:, 5] - py
@@ -304,6 +303,8 @@ class FaceWarp:
             near[self.tris[near[self.tris].any(axis=1)].ravel()] = True
             self.detail_sel = np.flatnonzero(near[self.tris].any(axis=1))
             self.detail = GridMapper(src_points, self.tris[self.detail_sel], detail_box, detail_step)
+            c = self.coarse  # where each fine sample sits on the coarse grid (index units)
+            self._detail_in_coarse = np.ascontiguousarray((self.detail.grid - np.array([c.ex0, c.ey0], np.float32) + 0.5) / c.step - 0.5)
 
     def maps(self, local_dst: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
         """(roi_h, roi_w, 2) float32 absolute source coordinates of every region pixel."""
@@ -328,11 +329,14 @@ class FaceWarp:
             dst = local_dst if head is None else local_dst @ head[:, :2].T + head[:, 2]
             ddisp, covered = dm.sample(dst, active[self.detail_sel])
             if covered.any():
-                fine = dm.upsample(dm.grid + ddisp)
-                cov = dm.upsample(covered.astype(np.uint8), cv2.INTER_NEAREST)
+                # Uncovered fine samples take the coarse map there, so one plain (unmasked)
+                # copy pastes the fine map and the two meet without a seam.
+                fine = dm.grid + ddisp
+                under = cv2.remap(coarse_map, self._detail_in_coarse, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                np.copyto(fine, under, where=~covered[..., None])
                 bx0, by0, bx1, by1 = dm.box
                 ox, oy = bx0 - self.box[0], by0 - self.box[1]
-                np.copyto(full[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)], fine, where=cov[..., None].astype(bool))
+                full[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)] = dm.upsample(fine)
         return full
 
     def warp(self, local_dst: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from generation.models import ENDED_STATUSES, GenerationJob, JobKind, JobStatus
+from generation.models import GenerationJob, JobKind, JobStatus
 from paksatalker_site.errors import ApplicationError, BadRequest, JobCancelled, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -271,4 +271,4 @@ def _locked(job_id: str) -> GenerationJob:
     try:
         return GenerationJob.objects.select_for_update().get(id=job_id)
     except (GenerationJob.DoesNotExist, ValueError, ApplicationError):
-        raise NotFound(f"No task with id {job_id}.")
+        raise NotFound(f"No task with id {job_id}.") from None

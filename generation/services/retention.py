@@ -18,8 +18,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -67,7 +66,7 @@ def retention_sweep(*, retention_days: float | None = None, now: float | None = 
 
 
 def jobs_expired_purge(*, days: float, report: RetentionReport, now: float) -> None:
-    cutoff = datetime.fromtimestamp(now, tz=dt_timezone.utc) - timedelta(days=days)
+    cutoff = datetime.fromtimestamp(now, tz=UTC) - timedelta(days=days)
     has_files = Q()
     for name in FILE_FIELDS:
         has_files |= ~Q(**{name: ""})

@@ -14,7 +14,12 @@ from generation.models import GenerationJob
 from generation.pipeline import render as pipeline
 from generation.pipeline.types import BackgroundOptions, RenderRequest, RenderResult
 from generation.services.jobs import (
-    JobSuperseded, job_claim, job_complete, job_fail, job_mark_cancelled, job_progress_update,
+    JobSuperseded,
+    job_claim,
+    job_complete,
+    job_fail,
+    job_mark_cancelled,
+    job_progress_update,
 )
 from paksatalker_site.errors import ApplicationError, JobCancelled
 

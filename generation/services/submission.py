@@ -56,7 +56,7 @@ def job_submit(
         if existing is None:
             raise
         if existing.request_fingerprint != fingerprint:
-            raise ValidationFailed("Idempotency-Key was already used with a different request.")
+            raise ValidationFailed("Idempotency-Key was already used with a different request.") from None
         return existing
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import requests
-
 import pytest
+import requests
 
 from tests.browser.conftest import save_screenshot
 

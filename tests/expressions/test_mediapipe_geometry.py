@@ -1,8 +1,13 @@
 import cv2
-import numpy as np
 import pytest
 
-from expressions.engines.mediapipe_geometry import BLENDSHAPE_KEYS, IBUG68_SCHEME, blendshapes_from_mesh, blendshapes_from_points, head_pose_from_mesh
+from expressions.engines.mediapipe_geometry import (
+    BLENDSHAPE_KEYS,
+    IBUG68_SCHEME,
+    blendshapes_from_mesh,
+    blendshapes_from_points,
+    head_pose_from_mesh,
+)
 from generation.pipeline.face import detect_face, inter_ocular_distance
 from tests.expressions.faces68 import JAW_POINTS, neutral68
 from tests.expressions.warps import neutralise_smile, open_jaw

@@ -55,7 +55,7 @@ def s3_server(tmp_path) -> dict[str, str]:
             break
         except requests.ConnectionError:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("moto_server did not start: " + (tmp_path / "moto.log").read_text()[-2000:])
+                raise RuntimeError("moto_server did not start: " + (tmp_path / "moto.log").read_text()[-2000:]) from None
             time.sleep(0.2)
     env = {"PAKSA_STORAGE": "s3", "PAKSA_S3_BUCKET": "paksa-test", "PAKSA_S3_ENDPOINT_URL": endpoint,
            "PAKSA_S3_REGION": "us-east-1", "PAKSA_S3_ACCESS_KEY_ID": "testing", "PAKSA_S3_SECRET_ACCESS_KEY": "testing",

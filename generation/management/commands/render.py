@@ -44,7 +44,7 @@ class Command(BaseCommand):
         try:
             result = self._render_one(row, Path(opts["out"]), show_progress=True)
         except (ApplicationError, CommandError) as exc:
-            raise CommandError(str(getattr(exc, "detail", exc)))
+            raise CommandError(str(getattr(exc, "detail", exc))) from None
         self.stdout.write(self.style.SUCCESS(
             f"Wrote {opts['out']}: {result.duration:.2f} s, {result.width}x{result.height} @ {result.fps} fps, engine {result.engine}"
         ))
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         try:
             form = FusionIn(**fields)
         except Exception as exc:  # pydantic's message names the field
-            raise CommandError(f"invalid options: {exc}")
+            raise CommandError(f"invalid options: {exc}") from None
         progress = _TerminalProgress(self.stdout) if show_progress else None
         return render_direct(form=form, files=files, out=out, progress=progress)
 

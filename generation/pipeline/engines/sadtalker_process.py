@@ -28,7 +28,7 @@ PROGRESS_INTERVAL_S = 0.5
 KILL_GRACE_S = 3.0
 
 
-def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stages: "StageProgress",
+def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stages: StageProgress,
                 progress: ProgressFn, what: str) -> tuple[int, str]:
     """Run ``cmd`` to the end: (exit code, all output lines joined).
 

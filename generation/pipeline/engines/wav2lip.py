@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -22,10 +23,10 @@ import numpy as np
 from generation.pipeline import face as face_mod
 from generation.pipeline.engines.base import Availability, Engine
 from generation.pipeline.engines.checkpoints import validate_checkpoint
-from generation.pipeline.engines.wav2lip_audio import melspectrogram, mel_windows
+from generation.pipeline.engines.wav2lip_audio import mel_windows, melspectrogram
 from generation.pipeline.engines.wav2lip_net import FACE_SIZE, Wav2LipGenerator, strip_module_prefix
 from generation.pipeline.types import EngineInput, FaceAnalysis, FrameStream, ProgressFn
-from paksatalker_site.errors import ApplicationError, EngineFailed, JobCancelled
+from paksatalker_site.errors import ApplicationError, EngineFailed
 
 logger = logging.getLogger(__name__)
 

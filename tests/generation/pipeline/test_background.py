@@ -134,7 +134,7 @@ def test_capabilities_are_truthful():
     assert caps is background_capabilities()  # checked once, cached
     assert set(caps["modes"]) == set(BACKGROUND_MODES)
     assert caps["segmentation"]["available"] is True  # mediapipe ships the model in its wheel
-    for mode, entry in caps["modes"].items():
+    for entry in caps["modes"].values():
         assert entry["ffmpeg_filters"] == []
         assert entry["available"] is (caps["segmentation"]["available"] if entry["needs_segmentation"] else True)
     assert caps["modes"]["blur"]["needs_segmentation"] and not caps["modes"]["chroma"]["needs_segmentation"]

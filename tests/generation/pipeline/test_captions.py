@@ -5,7 +5,14 @@ import re
 import pytest
 
 from generation.pipeline.captions import (
-    MAX_CUE_SECONDS, MAX_LINE_CHARS, Cue, captions_from_timeline, srt_text, vtt_text, write_srt, write_vtt,
+    MAX_CUE_SECONDS,
+    MAX_LINE_CHARS,
+    Cue,
+    captions_from_timeline,
+    srt_text,
+    vtt_text,
+    write_srt,
+    write_vtt,
 )
 from generation.pipeline.speech import load_audio, phone_timeline
 from generation.pipeline.types import PhoneTimeline, Word

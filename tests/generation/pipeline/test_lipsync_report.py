@@ -9,7 +9,12 @@ import pytest
 from generation.pipeline import media
 from generation.pipeline.face import detect_face
 from generation.pipeline.lipsync_report import (
-    count_blinks, eye_openness, frame_rms, lagged_correlation, lipsync_report, mouth_aperture,
+    count_blinks,
+    eye_openness,
+    frame_rms,
+    lagged_correlation,
+    lipsync_report,
+    mouth_aperture,
 )
 from tests.media_factory import SENTENCES
 

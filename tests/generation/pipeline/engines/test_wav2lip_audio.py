@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 
 from generation.pipeline.engines.wav2lip_audio import (
-    MEL_STEP, hz_to_mel, mel_filterbank, mel_to_hz, mel_windows, melspectrogram,
+    MEL_STEP,
+    hz_to_mel,
+    mel_filterbank,
+    mel_to_hz,
+    mel_windows,
+    melspectrogram,
 )
 
 
