@@ -167,6 +167,20 @@ class GridMapper:
         if len(idx) == 0:
             return disp, covered
         d = d[idx]
+        hit = self._raster(d, areas[idx])
+        if hit is None:
+            return disp, covered
+        k, xs, ys, px, py, m = hit
+        affine = np.ascontiguousarray((m @ self._src_t[idx]).transpose(0, 2, 1).reshape(-1, 6))
+        a = affine[k]
+        disp[ys, xs, 0] = px * a[:, 0] + py * a[:, 1] + a[:, 2] - px
+        disp[ys, xs, 1] = px * a[:, 3] + py * a[:, 4] + a[:, 5] - py
+        covered[ys, xs] = True
+        return disp, covered
+
+    def _raster(self, d: np.ndarray, areas: np.ndarray):
+        """Samples inside triangles ``d`` (K, 3, 2), later ones winning: (k, xs, ys, px, py, m) or None."""
+        s = self.step
         # Candidate (triangle, sample) pairs from each triangle's bounding box, all at once.
         jx = (d[..., 0] - self.ex0 + 0.5) / s - 0.5  # sample-index coordinates
         jy = (d[..., 1] - self.ey0 + 0.5) / s - 0.5
@@ -178,15 +192,15 @@ class GridMapper:
         counts = bw * bh
         total = int(counts.sum())
         if total == 0:
-            return disp, covered
-        k = np.repeat(np.arange(len(idx)), counts)
+            return None
+        k = np.repeat(np.arange(len(d)), counts)
         offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         wk = np.repeat(bw, counts)
         xs = np.repeat(bx0, counts) + offs % wk
         ys = np.repeat(by0, counts) + offs // wk
-        m = _barycentric_rows(d, areas[idx])  # (K, 3, 3): [x, y, 1] @ m = barycentric weights
-        # Two weights decide inside-ness (the third is 1 minus them); [x, y, 1] @ (m @ src) is the source point.
-        # Per-triangle coefficients are repeated per candidate (1-D repeats are far cheaper than row gathers).
+        m = _barycentric_rows(d, areas)  # (K, 3, 3): [x, y, 1] @ m = barycentric weights
+        # Two weights decide inside-ness (the third is 1 minus them). Per-triangle
+        # coefficients are repeated per candidate (1-D repeats are far cheaper than row gathers).
         px, py = self.gx[xs], self.gy[ys]
         b1 = px * np.repeat(m[:, 0, 1], counts) + py * np.repeat(m[:, 1, 1], counts) + np.repeat(m[:, 2, 1], counts)
         b2 = px * np.repeat(m[:, 0, 2], counts) + py * np.repeat(m[:, 1, 2], counts) + np.repeat(m[:, 2, 2], counts)
@@ -197,13 +211,7 @@ class GridMapper:
         top = np.full(self.ch * self.cw, -1, np.int64)
         np.maximum.at(top, flat, k)
         win = top[flat] == k
-        k, xs, ys, px, py = k[win], xs[win], ys[win], px[win], py[win]
-        affine = np.ascontiguousarray((m @ self._src_t[idx]).transpose(0, 2, 1).reshape(-1, 6))
-        a = affine[k]
-        disp[ys, xs, 0] = px * a[:, 0] + py * a[:, 1] + a[:, 2] - px
-        disp[ys, xs, 1] = px * a[:, 3] + py * a[:, 4] + a[:, 5] - py
-        covered[ys, xs] = True
-        return disp, covered
+        return k[win], xs[win], ys[win], px[win], py[win], m
 
     def upsample(self, field: np.ndarray, interpolation: int | None = None) -> np.ndarray:
         """A grid field at full resolution over exactly ``box``."""
