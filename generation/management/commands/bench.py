@@ -15,13 +15,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quick", action="store_true", help="10 s clips only, no 60 s runs, small fuzz/load budgets")
-        parser.add_argument("--only", nargs="*", help="sections: speed text quality memory expressions wav2lip background load fuzz")
+        parser.add_argument("--only", nargs="*", help="sections: speed text quality memory expressions wav2lip background load fuzz frames")
 
     def handle(self, *args, quick=False, only=None, **opts):
         sections = [
             ("speed", self._speed), ("text", self._text), ("quality", self._quality), ("memory", self._memory),
             ("expressions", self._expressions), ("wav2lip", self._wav2lip), ("background", self._background),
-            ("load", self._load), ("fuzz", self._fuzz),
+            ("load", self._load), ("fuzz", self._fuzz), ("frames", self._frames),
         ]
         results: dict = {"quick": quick}
         for name, run in sections:
@@ -88,6 +88,11 @@ class Command(BaseCommand):
         from generation.bench.load import load_test
 
         return load_test(clients=50, polls=20)
+
+    def _frames(self, quick, results):
+        from generation.bench.frames import readme_frames
+
+        return readme_frames(settings.BASE_DIR / "docs" / "frames")
 
     def _fuzz(self, quick, results):
         from generation.bench.fuzz import fuzz_server
