@@ -59,6 +59,60 @@ def captions_from_timeline(timeline: PhoneTimeline, text: str = "") -> list[Cue]
     return _stretch_short(cues, timeline.duration)
 
 
+# Estimated timing: the envelope level that counts as speech, and the shortest gap
+# between speech spans that is a real pause rather than a stop consonant.
+SPEECH_LEVEL = 0.08
+MIN_PAUSE_SECONDS = 0.25
+MAX_TOKEN_CHARS = 12  # text without spaces (e.g. CJK) is cut into readable pieces
+
+
+def captions_from_text_estimate(timeline: PhoneTimeline, text: str) -> list[Cue]:
+    """Cues of the typed text when alignment found no words (another language, an
+    unusual voice): each token gets a share of the speech spans by its length."""
+    tokens = [piece for token in text.split() for piece in _pieces(token)]
+    spans = _speech_spans(timeline)
+    total = sum(end - start for start, end in spans)
+    if not tokens or total <= 0:
+        return []
+    weights = [len(token) + 1 for token in tokens]
+    scale = total / sum(weights)
+    units, cursor = [], 0.0  # cursor: seconds of speech used so far
+    for token, weight in zip(tokens, weights):
+        start, end = _speech_time(spans, cursor), _speech_time(spans, cursor + weight * scale)
+        units.append(_Unit(token, start, max(end, start + 0.05)))
+        cursor += weight * scale
+    return _stretch_short(_group(units), timeline.duration)
+
+
+def _pieces(token: str) -> list[str]:
+    return [token[i:i + MAX_TOKEN_CHARS] for i in range(0, len(token), MAX_TOKEN_CHARS)] or [token]
+
+
+def _speech_spans(timeline: PhoneTimeline) -> list[tuple[float, float]]:
+    times, level = timeline.envelope_times, timeline.envelope
+    if len(times) == 0:
+        return [(0.0, timeline.duration)]
+    spans: list[list[float]] = []
+    step = float(times[1] - times[0]) if len(times) > 1 else 0.01
+    for t, loud in zip(times, level >= SPEECH_LEVEL):
+        if not loud:
+            continue
+        if spans and t - spans[-1][1] <= MIN_PAUSE_SECONDS:
+            spans[-1][1] = float(t) + step
+        else:
+            spans.append([float(t), float(t) + step])
+    return [(a, min(b, timeline.duration)) for a, b in spans]
+
+
+def _speech_time(spans: list[tuple[float, float]], seconds_of_speech: float) -> float:
+    """The clip time at which ``seconds_of_speech`` of speech have passed."""
+    for start, end in spans:
+        if seconds_of_speech <= end - start:
+            return start + seconds_of_speech
+        seconds_of_speech -= end - start
+    return spans[-1][1]
+
+
 def _units_from_words(words: list[Word]) -> list[_Unit]:
     units = [_Unit("I" if w.text.lower() == "i" else w.text, w.start, w.end) for w in words]
     units[0].text = units[0].text[:1].upper() + units[0].text[1:]

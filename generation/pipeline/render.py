@@ -194,6 +194,10 @@ def _captions(request: RenderRequest, timeline: PhoneTimeline, known_text: str, 
         if confidence < MIN_TRANSCRIPT_CONFIDENCE:
             return None, None, f"no captions: speech recognition was not confident enough ({confidence:.2f})"
     cues = captions.captions_from_timeline(timeline, known_text)
+    note = f"{len(cues)} caption cues"
+    if not cues and known_text:
+        cues = captions.captions_from_text_estimate(timeline, known_text)
+        note = f"{len(cues)} caption cues; timing estimated from the speech envelope (the words could not be aligned)"
     if not cues:
         return None, None, "no captions: no words were aligned"
     vtt = captions.write_vtt(cues, request.work_dir / "captions.vtt")
@@ -203,7 +207,7 @@ def _captions(request: RenderRequest, timeline: PhoneTimeline, known_text: str, 
         burned = request.work_dir / "burned.mp4"
         media.burn_subtitles(request.output_path, srt, burned)
         burned.replace(request.output_path)
-    return vtt, srt, f"{len(cues)} caption cues" + (" (burned in)" if request.captions == "burn" else "")
+    return vtt, srt, note + (" (burned in)" if request.captions == "burn" else "")
 
 
 def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: ProgressFn) -> tuple[Path, str]:

@@ -164,3 +164,14 @@ def test_uploaded_audio_without_text_states_no_captions(client, astronaut_path, 
     assert data["captions"] == {}
     assert any("no captions" in note for note in data["notes"])
     assert client.get(f"/api/v1/download/{task_id}.vtt").status_code == 404
+
+
+@pytest.mark.slow
+def test_prompt_in_another_language_is_spoken_and_captioned(client):
+    text = "Guten Morgen. Wie geht es Ihnen heute?"
+    task_id = _submit(client, "/api/v1/generate/video-from-prompt", {"prompt": text, "voice": "de-DE-KatjaNeural", "resolution": "480p"})
+    data = _status(client, task_id)
+    assert data["status"] == "completed", data
+    assert data["tts_provider"] == "espeak-ng"
+    vtt = b"".join(client.get(data["captions"]["vtt_url"]).streaming_content).decode()
+    assert "Guten Morgen." in vtt and "heute?" in vtt

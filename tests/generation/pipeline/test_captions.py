@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from generation.pipeline.captions import (
     MAX_CUE_SECONDS,
     MAX_LINE_CHARS,
     Cue,
+    captions_from_text_estimate,
     captions_from_timeline,
     srt_text,
     vtt_text,
@@ -126,3 +128,17 @@ def test_transcribed_upload_without_text(tmp_path):
     cues = captions_from_timeline(timeline)
     assert cues and cues[0].start == pytest.approx(timeline.words[0].start, abs=0.001)
     assert all(c.text.strip() for c in cues)
+
+
+def test_estimated_captions_follow_the_speech_when_nothing_aligned():
+    """Text that could not be aligned is still captioned, spread over the loud spans."""
+    times = np.arange(0, 4.0, 0.01)
+    level = ((times > 0.5) & (times < 1.5)) | ((times > 2.5) & (times < 3.5))
+    timeline = PhoneTimeline(phones=[], words=[], duration=4.0, method="allphone",
+                             envelope_times=times, envelope=level.astype(float))
+    cues = captions_from_text_estimate(timeline, "Guten Morgen. Wie geht es Ihnen heute?")
+    assert cues and " ".join(c.text.replace("\n", " ") for c in cues) == "Guten Morgen. Wie geht es Ihnen heute?"
+    assert 0.45 <= cues[0].start <= 0.55  # starts where the speech starts, not at 0
+    assert cues[-1].end <= 4.0
+    starts = [c.start for c in cues]
+    assert starts == sorted(starts)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from generation.pipeline import face as F
-from generation.pipeline import mouth
+from generation.pipeline import mouth, mouth_shade
 from generation.pipeline.types import MouthParams
 
 
@@ -59,3 +59,26 @@ def test_closed_lips_paint_almost_nothing(astro):
     ys, _ = np.nonzero(changed)
     # At most a thin anti-aliased seam along the closed lips.
     assert changed.sum() < 3 * 82 and ys.max() - ys.min() <= 4
+
+
+@pytest.mark.parametrize("params", [MouthParams(jaw_open=0.8, teeth=1.0, tongue=0.5), MouthParams(jaw_open=1.0, tongue=0.9),
+                                    MouthParams(jaw_open=0.3, rounding=0.8), MouthParams(jaw_open=0.5, lower_lip_tuck=1.0)])
+def test_compiled_and_numpy_shaders_agree(astro, params):
+    if not mouth_shade.available():
+        pytest.skip("numba cannot compile the shader here")
+    img, face = astro
+    p = face.points
+    pal = mouth.sample_palette(img, p[F.LIPS_OUTER], p[F.LIPS_INNER], [p[50], p[280]], 4)
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (140, 240, 3), dtype=np.uint8)
+    upper, lower = _contours(cx=120.0, cy=70.0, gap=30.0)
+    axis = np.array([np.cos(0.1), np.sin(0.1)])  # a slight roll
+    canvases = []
+    for compiled in (True, False):
+        canvas = frame.copy()
+        roi = canvas[10:130, 20:220]  # a view inside a bigger frame, as the animator passes it
+        mouth.draw_interior(roi, (20, 10), upper, lower, params, pal, 60.0, axis, compiled=compiled)
+        canvases.append(canvas.astype(int))
+    changed = np.abs(canvases[1] - frame).sum(2) > 3
+    assert changed.sum() > 500
+    assert np.abs(canvases[0] - canvases[1]).max() <= 1  # float64 vs float32 rounding only

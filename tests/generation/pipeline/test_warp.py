@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
 
-from generation.pipeline import warp
+from generation.pipeline import raster, warp
+
+
+@pytest.fixture(params=["compiled", "numpy"], autouse=True)
+def rasteriser(request, monkeypatch):
+    """Every test runs on both rasterisers: the compiled one (when numba loads) and the numpy reference."""
+    if request.param == "numpy":
+        monkeypatch.setattr(raster, "available", lambda: False)
+    elif not raster.available():
+        pytest.skip("numba cannot compile the rasteriser here")
+    return request.param
 
 
 def test_mesh_has_the_canonical_852_faces():
@@ -69,3 +79,4 @@ def test_face_warp_is_identity_at_rest_and_head_motion_spares_the_border():
     dst[4] += (0, 6)
     m = fw.maps(dst, head)
     assert m[66 - 3 - y0, 80 + 4 - x0, 1] == pytest.approx(60, abs=0.6)
+

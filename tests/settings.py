@@ -1,0 +1,14 @@
+"""Settings for the test run: the project's own settings on a throwaway data directory,
+so tests never touch ./data (its database, Huey queue file or media)."""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+if "PAKSA_DATA_DIR" not in os.environ:
+    _data_dir = tempfile.mkdtemp(prefix="paksatalker-tests-")
+    os.environ["PAKSA_DATA_DIR"] = _data_dir
+    atexit.register(shutil.rmtree, _data_dir, True)
+
+from paksatalker_site.settings import *  # noqa: E402,F403
