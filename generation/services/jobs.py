@@ -35,7 +35,6 @@ def _enqueue(job_id: str, *, delay: float = 0) -> None:
         job_render_task(job_id)
 
 
-@transaction.atomic
 def job_create(
     *,
     kind: str,
@@ -50,28 +49,49 @@ def job_create(
     idempotency_key: str | None = None,
     fingerprint: str = "",
 ) -> GenerationJob:
-    """Store the validated inputs, create the job and enqueue it after commit."""
+    """Store the validated inputs, create the job and enqueue it after commit.
+
+    The files are written before the row, outside any transaction: with SQLite a write
+    transaction locks the whole database, and copying uploads inside it would make
+    every other submission and progress write wait. A row that cannot be created
+    (a raced Idempotency-Key) takes its files with it.
+    """
     if kind not in JobKind.values:
         raise BadRequest(f"Unknown job kind {kind!r}.")
     queued = GenerationJob.objects.filter(status=JobStatus.PROCESSING, started_at__isnull=True).count()
     if queued >= settings.PAKSA_MAX_QUEUED_JOBS:
         raise ServiceUnavailable(f"{queued} jobs are already waiting; try again shortly.", retry_after=30)
     job = GenerationJob(kind=kind, params=params, text=text, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint)
-    # The row first: a duplicate Idempotency-Key fails here, before any file is written.
-    job.save()
     # Generated names only: the client's file name never reaches storage.
     stored = []
     for field_name, upload, name in (("image", image, f"image.{image_ext}"), ("audio", audio, f"audio.{audio_ext}"),
                                      ("background_image", background_image, f"background.{background_ext}")):
         if upload is not None:
             getattr(job, field_name).save(name, upload, save=False)
-            stored.append(field_name)
-    if stored:
-        job.save(update_fields=stored)
+            stored.append(getattr(job, field_name))
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+    except Exception:
+        _delete_files(stored)
+        raise
     job_id = str(job.id)
     transaction.on_commit(lambda: _enqueue(job_id))
     logger.info("job %s created (%s)", job_id, kind)
     return job
+
+
+def _delete_files(fields) -> None:
+    """Delete stored files, and on local storage the job's folder once it is empty."""
+    from django.core.files.storage import FileSystemStorage
+
+    for field in fields:
+        field.storage.delete(field.name)
+        if isinstance(field.storage, FileSystemStorage):
+            try:
+                Path(field.storage.path(field.name)).parent.rmdir()
+            except OSError:  # not empty yet, or already gone
+                pass
 
 
 def request_fingerprint(fields: dict, files: dict[str, UploadedFile | None]) -> str:
@@ -260,10 +280,8 @@ def jobs_reap_stale() -> dict[str, int]:
 def job_delete(*, job_id: str) -> None:
     """Delete a job together with its files."""
     job = _locked(job_id)
-    for field_name in ("image", "audio", "background_image", "output", "captions_vtt", "captions_srt"):
-        field = getattr(job, field_name)
-        if field.name:
-            field.storage.delete(field.name)
+    fields = [getattr(job, name) for name in ("image", "audio", "background_image", "output", "captions_vtt", "captions_srt")]
+    _delete_files([field for field in fields if field.name])
     job.delete()
 
 
