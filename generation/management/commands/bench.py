@@ -37,7 +37,11 @@ class Command(BaseCommand):
         out = settings.DATA_DIR / "bench" / "latest.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))
-        self.stdout.write(f"\nWrote {out}")
+        from generation.bench.report import markdown
+
+        table = out.with_suffix(".md")
+        table.write_text(markdown(results))
+        self.stdout.write(f"\nWrote {out} and {table} (the README's tables)")
 
     def _speed(self, quick, results):
         from generation.bench.speed import render_speed
