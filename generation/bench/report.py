@@ -55,6 +55,11 @@ def markdown(results: dict) -> str:
         for mode, m in background["modes"].items():
             out.append(_row(mode, round(m["static_ms"], 1), round(m["dynamic_ms"], 1), m.get("static_vs_native_frame", "")))
         out.append("")
+        cost = background.get("render_cost") or {}
+        if cost.get("modes"):
+            out += [f"Whole native renders at {cost['resolution']} with a background, against the same render without one "
+                    f"({cost['no_background_render_s']} s; target ≤ {cost['target_ratio']}×): "
+                    + ", ".join(f"{mode} {m['ratio_to_no_background']}×" for mode, m in cost["modes"].items()) + ".", ""]
     load = results.get("load") or {}
     if "submit_p95_ms" in load:
         out += [f"**Load** ({load['clients']} concurrent submissions, then status polling; no worker): "

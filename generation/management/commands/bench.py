@@ -78,9 +78,12 @@ class Command(BaseCommand):
                 "wav2lip_vs_native": round(bench.ms_per_frame / native, 1) if native else None}
 
     def _background(self, quick, results):
-        from generation.pipeline.background_bench import benchmark_background
+        from generation.pipeline.background import benchmark_background
+
+        from generation.bench.speed import background_render_cost
 
         bench = benchmark_background(size=(1280, 720), n=30 if quick else 60)
+        bench["render_cost"] = background_render_cost("720p", 6.0 if quick else 10.0)
         native = _native_ms_per_frame(results, "720p")
         if native:
             for mode in bench["modes"].values():
