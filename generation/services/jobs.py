@@ -230,7 +230,7 @@ def job_retry(*, job_id: str) -> GenerationJob:
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise BadRequest(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")
         job.status = JobStatus.PROCESSING
-        job.progress = 0.0
+        # progress is left where it was: the contract says it never goes backwards.
         job.stage = "Queued (retry)"
         job.error = ""
         job.run_token = ""
