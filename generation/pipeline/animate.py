@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from generation.pipeline import face as F
-from generation.pipeline import motion, mouth, warp
+from generation.pipeline import motion, mouth, mouth_shade, warp
 from generation.pipeline.types import FaceAnalysis, MouthParams
 
 logger = logging.getLogger(__name__)
@@ -162,34 +162,47 @@ class Life:
     head: np.ndarray | None = None  # 2x3 similarity applied last
 
 
+def _clip(x: float, lo: float, hi: float) -> float:
+    """Scalar clip (``np.clip`` on a Python float costs microseconds per call)."""
+    return min(max(float(x), lo), hi)
+
+
+# Index arrays built once: fancy indexing with a list converts it on every call.
+_UP_IN, _LO_IN, _UP_OUT, _LO_OUT = (np.array(ids) for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT))
+_UPPER_INNER = np.array([CORNERS_IN[0]] + UP_IN + [CORNERS_IN[1]])  # inner-lip contours, corner to corner
+_LOWER_INNER = np.array([CORNERS_IN[0]] + LO_IN + [CORNERS_IN[1]])
+_EYE_IDS = {name: (np.array(up), np.array(lo)) for name, (_, up, lo) in EYES.items()}
+
+
 def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, with_head: bool = True) -> np.ndarray:
     """The (468, 2) mesh positions for one frame, in output pixels (``with_head=False``: before head motion)."""
-    I = rig.iod
-    jaw = float(np.clip(params.jaw_open, 0, 1.2))
-    press = float(np.clip(params.lip_press, 0, 1))
-    width = float(np.clip(params.lip_width, -1, 1))
-    rnd = float(np.clip(params.rounding, 0, 1))
-    raise_ = float(np.clip(params.upper_lip_raise, 0, 1))
-    tuck = float(np.clip(params.lower_lip_tuck, 0, 1))
+    iod = rig.iod
+    jaw = _clip(params.jaw_open, 0.0, 1.2)
+    press = _clip(params.lip_press, 0.0, 1.0)
+    width = _clip(params.lip_width, -1.0, 1.0)
+    rnd = _clip(params.rounding, 0.0, 1.0)
+    raise_ = _clip(params.upper_lip_raise, 0.0, 1.0)
+    tuck = _clip(params.lower_lip_tuck, 0.0, 1.0)
+    UP_IN, LO_IN, UP_OUT, LO_OUT = _UP_IN, _LO_IN, _UP_OUT, _LO_OUT  # noqa: N806 - same names as the module lists
     prof, g = rig.lip_profile, rig.lip_gap
     disp = np.zeros_like(rig.rest)  # (du, dv) in face axes
 
     # Target inner-lip gap per column, relative to the closed midline (the photo's
     # own opening, if any, is closed first: the rest state has the lips together).
-    open_c = I * (0.34 * jaw + 0.012) * (1 - press)
-    gap_t = prof * open_c + rnd * 0.05 * I * np.sqrt(prof) * (1 - press)
-    gap_t = gap_t * (1 - tuck) + tuck * 0.03 * I * prof
+    open_c = iod * (0.34 * jaw + 0.012) * (1 - press)
+    gap_t = prof * open_c + rnd * 0.05 * iod * np.sqrt(prof) * (1 - press)
+    gap_t = gap_t * (1 - tuck) + tuck * 0.03 * iod * prof
     close_up, close_lo = 0.45 * g, 0.55 * g
-    disp[UP_IN, 1] = close_up - 0.15 * gap_t - raise_ * 0.06 * I * prof
+    disp[UP_IN, 1] = close_up - 0.15 * gap_t - raise_ * 0.06 * iod * prof
     disp[LO_IN, 1] = -close_lo + 0.85 * gap_t
-    disp[UP_OUT, 1] = 0.4 * close_up - 0.13 * gap_t - raise_ * 0.07 * I * prof + (press * 0.012 - rnd * 0.02) * I * prof
-    disp[LO_OUT, 1] = -0.5 * close_lo + 0.85 * gap_t + (rnd * 0.02 - press * 0.012 - tuck * 0.035) * I * prof
+    disp[UP_OUT, 1] = 0.4 * close_up - 0.13 * gap_t - raise_ * 0.07 * iod * prof + (press * 0.012 - rnd * 0.02) * iod * prof
+    disp[LO_OUT, 1] = -0.5 * close_lo + 0.85 * gap_t + (rnd * 0.02 - press * 0.012 - tuck * 0.035) * iod * prof
     drop = 0.85 * float(gap_t.max(initial=0.0))
 
     # Corners: spread (EE), narrow (OO), pulled in as the jaw opens, up/out for a smile.
     smile = life.smile
-    corner_du = I * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.035 * max(smile, 0.0))
-    corner_dv = 0.25 * drop - 0.05 * smile * I
+    corner_du = iod * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.035 * max(smile, 0.0))
+    corner_dv = 0.25 * drop - 0.05 * smile * iod
     for idx, sign in zip(CORNERS_IN, (-1, 1)):
         disp[idx] = (sign * corner_du, corner_dv)
     for idx, sign in zip(CORNERS_OUT, (-1, 1)):
@@ -202,17 +215,17 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     disp[rig.lip_ring] = rig.lip_mix @ disp
 
     # Blinks: upper lid slides down to the lower lid, which rises a little.
-    b = float(np.clip(life.blink, 0, 1))
-    for name, (_, upper, lower) in EYES.items():
+    b = _clip(life.blink, 0.0, 1.0)
+    for name, (upper, lower) in _EYE_IDS.items():
         lg = rig.lid_gap[name]
         disp[upper, 1] = b * 0.85 * lg
-        disp[lower, 1] = -b * 0.15 * lg - 0.012 * I * max(smile, 0.0)
+        disp[lower, 1] = -b * 0.15 * lg - 0.012 * iod * max(smile, 0.0)
 
     # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
     inner = rig.brow_inner
-    disp[rig.brow_ids, 1] = -0.07 * I * life.brow_raise - 0.06 * I * life.brow_inner * inner
+    disp[rig.brow_ids, 1] = -0.07 * iod * life.brow_raise - 0.06 * iod * life.brow_inner * inner
     inward = -np.sign(_to_face(rig.u, rig.v, rig.rest[rig.brow_ids] - rig.rest[F.NOSE_TIP])[:, 0])
-    disp[rig.brow_ids, 0] = 0.025 * I * min(life.brow_inner, 0.0) * -inner * inward
+    disp[rig.brow_ids, 0] = 0.025 * iod * min(life.brow_inner, 0.0) * -inner * inward
 
     # Everything else: its share of the jaw drop plus the drivers' residual motion.
     jaw_part = np.zeros_like(disp)
@@ -263,6 +276,7 @@ class FaceAnimator:
         anchors = warp.anchor_ring(self.box)
         eye_ids = [i for (c, up, lo) in EYES.values() for i in [c[0]] + up + [c[1]] + lo]
         self.eye_dup = np.array(eye_ids, dtype=int)
+        self._eye_rest = rig.rest[self.eye_dup]
         base_n = warp.MESH_POINTS
         self.n_ring = len(self.ring)
         all_src = np.concatenate([src, self.ring, anchors, rig.rest[self.eye_dup]])
@@ -293,6 +307,7 @@ class FaceAnimator:
             # The crease above the lid is shadowed; lean on the lit cheek skin.
             self.lid_colours[name] = (0.5 * lid + 0.5 * self.palette.skin, lash)
         self._cv2 = cv2
+        mouth_shade.available()  # compile (first run on this machine) or load the shader now, not mid-stream
         logger.debug("FaceAnimator: box=%s step=%d triangles=%d iod=%.1f", self.box, step, len(triangles), rig.iod)
 
     def _mouth_box(self) -> tuple[int, int, int, int]:
@@ -330,11 +345,15 @@ class FaceAnimator:
         local = displace_points(self.rig, params, life, with_head=False)
         # The ring takes half its oval point's local motion (jaw drop) so the skirt never folds.
         ring = self.ring + 0.5 * (local[self.ring_oval] - self.rig.rest[self.ring_oval])
-        roi = self.warper.warp(np.concatenate([local, ring, self._anchors, self.rig.rest[self.eye_dup]]), life.head)
-        pts = local if life.head is None else motion.apply_matrix(life.head, local)
         x0, y0, x1, y1 = self.box
-        upper = np.concatenate([pts[[CORNERS_IN[0]]], pts[UP_IN], pts[[CORNERS_IN[1]]]])
-        lower = np.concatenate([pts[[CORNERS_IN[0]]], pts[LO_IN], pts[[CORNERS_IN[1]]]])
+        base = self.base
+        out = np.empty_like(base)  # only what lies outside the region is copied; the warp paints the rest in place
+        out[:y0], out[y1:] = base[:y0], base[y1:]
+        out[y0:y1, :x0], out[y0:y1, x1:] = base[y0:y1, :x0], base[y0:y1, x1:]
+        roi = self.warper.warp(np.concatenate([local, ring, self._anchors, self._eye_rest]), life.head, out=out[y0:y1, x0:x1])
+        pts = local if life.head is None else motion.apply_matrix(life.head, local)
+        upper = pts[_UPPER_INNER]
+        lower = pts[_LOWER_INNER]
         mouth.draw_interior(roi, (x0, y0), upper, lower, params, self.palette, self.rig.iod, self.rig.u)
         if life.blink > 0.02:
             for name, (c, upper_ids, _) in EYES.items():
@@ -342,6 +361,4 @@ class FaceAnimator:
                 rest = self.rig.rest[ids] if life.head is None else motion.apply_matrix(life.head, self.rig.rest[ids])
                 lid, lash = self.lid_colours[name]
                 motion.paint_lid(roi, (x0, y0), rest, pts[ids], lid, lash, life.blink, self.rig.iod, -self.rig.v)
-        out = self.base.copy()
-        out[y0:y1, x0:x1] = roi
         return out

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generation.pipeline import mouth_shade
 from generation.pipeline.types import MouthParams
 
 logger = logging.getLogger(__name__)
@@ -100,12 +101,13 @@ def _draw_seam(roi: np.ndarray, origin: tuple[int, int], midline: np.ndarray, pa
 
 
 def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, lower: np.ndarray, params: MouthParams,
-                  palette: MouthPalette, iod: float, axis_u: np.ndarray) -> None:
+                  palette: MouthPalette, iod: float, axis_u: np.ndarray, *, compiled: bool = True) -> None:
     """Paint the mouth interior into ``roi`` (in place).
 
     ``upper``/``lower`` are the inner-lip contours from corner to corner in frame
     pixels (same endpoints); ``origin`` is the roi's top-left in the frame;
-    ``axis_u`` is the face's unit left-to-right axis (roll).
+    ``axis_u`` is the face's unit left-to-right axis (roll); ``compiled=False``
+    forces the numpy shader (the reference).
     """
     import cv2
 
@@ -134,73 +136,26 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     # Pull the edge in by ~half a pixel so lip pixels are never half-covered.
     alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0
     alpha = np.clip(alpha * 1.15 - 0.15, 0, 1)
-    # Shade only the pixels the interior covers (a nearly closed mouth is a thin sliver).
-    ys, xs = np.nonzero(alpha > 0)
-    if len(ys) == 0:
-        return
-    alpha = alpha[ys, xs][:, None]
-
     u = axis_u / (np.linalg.norm(axis_u) + 1e-9)
     v = np.array([-u[1], u[0]])
     left, right = upper[0].astype(np.float64), upper[-1].astype(np.float64)
     centre = 0.5 * (left + right)
     half_w = max(1.0, 0.5 * float(np.dot(right - left, u)))
-    px = (xs + (x0 + ox - centre[0])).astype(np.float32)
-    py = (ys + (y0 + oy - centre[1])).astype(np.float32)
-    s = (px * u[0] + py * u[1]) / half_w  # -1..1 corner to corner
-    t = px * v[0] + py * v[1]  # pixels below the corner line
     # Upper/lower inner-lip heights per column (in t), from the smooth contours.
     up_s = ((up - centre) @ u) / half_w
     up_t = (up - centre) @ v
     lo_s = ((lo - centre) @ u) / half_w
     lo_t = (lo - centre) @ v
     order_u, order_l = np.argsort(up_s), np.argsort(lo_s)
-    t_top = np.interp(s, up_s[order_u], up_t[order_u])
-    t_bot = np.interp(s, lo_s[order_l], lo_t[order_l])
-    gap = np.maximum(t_bot - t_top, 1e-3)
-    depth = np.clip((t - t_top) / gap, 0, 1)  # 0 at upper lip, 1 at lower lip
-    arch = np.sqrt(np.clip(1 - (s / 0.92) ** 2, 0, 1))  # teeth/tongue recede toward the corners
-
-    # Cavity: darkest at the back/centre, warmer near the lips.
-    r = np.clip(np.abs(s) ** 2 + ((depth - 0.45) * 2) ** 2, 0, 1)
-    back = (1 - r)[..., None]
-    colour = palette.cavity.astype(np.float32) * (1 - back) + palette.cavity_deep.astype(np.float32) * back
-
-    jaw = float(np.clip(params.jaw_open, 0, 1))
-    # Tongue: a rounded hump resting on the lower teeth; its tip rises for L/TH/D.
-    tongue_amt = float(np.clip(0.35 + 0.9 * params.tongue, 0, 1))
-    tongue_top = t_bot - (0.07 + 0.12 * params.tongue) * iod * arch
-    tongue_a = np.clip((t - tongue_top) / max(1.0, 0.03 * iod), 0, 1) * np.clip(arch * 1.6, 0, 1) * tongue_amt
-    tshade = 0.7 + 0.3 * np.clip((t - tongue_top) / max(1.0, 0.08 * iod), 0, 1)
-    tongue_col = palette.tongue.astype(np.float32) * tshade[..., None]
-    colour = colour * (1 - tongue_a[..., None]) + tongue_col * tongue_a[..., None]
-
-    # Lower teeth: a faint band above the lower lip when the jaw is wide open.
-    low_vis = float(np.clip((jaw - 0.45) * 1.2, 0, 0.35))
-    if low_vis > 0:
-        lt = np.clip((t - (t_bot - 0.035 * iod * arch)) / 1.0, 0, 1) * arch ** 2 * low_vis
-        colour = colour * (1 - lt[..., None]) + palette.teeth.astype(np.float32) * 0.78 * lt[..., None]
-
-    # Upper teeth: an off-white band hanging from the upper lip, shaded and with gap hints.
-    vis = float(np.clip(max(params.teeth, min(1.0, jaw * 2.5) * 0.75, params.lower_lip_tuck), 0, 1))
-    if vis > 0:
-        # Partial visibility shows less of the teeth (lip covers them), not ghostly teeth.
-        height = 0.12 * iod * (0.55 + 0.45 * arch) * (0.3 + 0.7 * vis)
-        edge = np.clip((t_top + height - t) / 1.2, 0, 1)  # anti-aliased biting edge
-        teeth_a = edge * np.clip(arch * 2.5, 0, 1) * min(1.0, vis * 3.0)
-        # Faint gap hints at the midline and between the incisors, fading to the sides.
-        tooth_w = 0.085 * iod / half_w  # incisor width in s units
-        phase = s / tooth_w
-        near = np.round(phase)
-        line_w = max(0.5, 0.01 * iod) / half_w / tooth_w
-        gaps = np.exp(-(((phase - near) / line_w) ** 2)) * (np.abs(near) <= 2) * (1 - 0.3 * np.abs(near))
-        mid = np.exp(-((s * half_w / max(0.5, 0.01 * iod)) ** 2))
-        gaps = np.maximum(gaps * 0.5, mid) * np.clip((t - t_top) / max(1.0, 0.03 * iod), 0.3, 1)
-        shade = (0.8 + 0.2 * arch) * (1 - 0.14 * gaps)
-        shade = shade * (0.82 + 0.18 * np.clip((t - t_top) / max(1.0, 0.035 * iod), 0, 1))  # upper-lip shadow
-        teeth_col = palette.teeth.astype(np.float32) * shade[..., None]
-        colour = colour * (1 - teeth_a[..., None]) + teeth_col * teeth_a[..., None]
-
-    sub = roi[y0:y1, x0:x1]
-    region = sub[ys, xs].astype(np.float32)
-    sub[ys, xs] = np.clip(region * (1 - alpha) + colour.astype(np.float32) * alpha, 0, 255).astype(np.uint8)
+    jaw = min(max(float(params.jaw_open), 0.0), 1.0)
+    sh = mouth_shade.Shade(
+        offset=(float(x0 + ox - centre[0]), float(y0 + oy - centre[1])), u=(float(u[0]), float(u[1])), v=(float(v[0]), float(v[1])),
+        half_w=half_w, up_s=np.ascontiguousarray(up_s[order_u]), up_t=np.ascontiguousarray(up_t[order_u]),
+        lo_s=np.ascontiguousarray(lo_s[order_l]), lo_t=np.ascontiguousarray(lo_t[order_l]),
+        colours=np.array([palette.cavity, palette.cavity_deep, palette.tongue, palette.teeth], dtype=np.float64),
+        tongue=float(params.tongue), tongue_amt=min(max(0.35 + 0.9 * float(params.tongue), 0.0), 1.0),
+        low_vis=min(max((jaw - 0.45) * 1.2, 0.0), 0.35),  # lower teeth show when the jaw is wide open
+        vis=min(max(float(max(params.teeth, min(1.0, jaw * 2.5) * 0.75, params.lower_lip_tuck)), 0.0), 1.0),
+        iod=float(iod))
+    # Only pixels the interior covers are shaded (a nearly closed mouth is a thin sliver).
+    mouth_shade.shade(roi[y0:y1, x0:x1], alpha, sh, compiled=compiled)

@@ -3,9 +3,10 @@
 The control mesh is the MediaPipe face tesselation (852 triangles over the first
 468 landmarks) plus a Delaunay skirt from the face oval to a ring of fixed
 anchors on the border of the animated region, so that region's border never
-moves. Per frame only triangles that moved are rasterised, vectorised (no loop
-per triangle), on a coarse grid; the lips get a fine grid; head motion is a
-similarity composed through a feathered weight; one ``cv2.remap`` applies it all.
+moves. Per frame only triangles that moved are rasterised (by the compiled
+kernel in ``raster`` when numba loads, else vectorised numpy), on a coarse
+grid; the lips get a fine grid; head motion is a similarity composed through a
+feathered weight; one ``cv2.remap`` applies it all.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import collections
 import functools
 import logging
-from dataclasses import dataclass
 
 import numpy as np
+
+from generation.pipeline import raster
 
 logger = logging.getLogger(__name__)
 
@@ -147,14 +149,24 @@ class GridMapper:
         self.gy = self.ey0 + (np.arange(self.ch) + 0.5) * s - 0.5
         gx, gy = np.meshgrid(self.gx.astype(np.float32), self.gy.astype(np.float32))
         self.grid = np.ascontiguousarray(np.stack([gx, gy], axis=-1))  # (ch, cw, 2) absolute sample positions
-        self._src_t = self.src[self.tris]
+        self._src_t = np.ascontiguousarray(self.src[self.tris])
         self._src_areas = _signed_areas(self._src_t)
+        self._gx64 = np.ascontiguousarray(self.gx, dtype=np.float64)
+        self._gy64 = np.ascontiguousarray(self.gy, dtype=np.float64)
+        self._all = np.ones(len(self.tris), bool)
+        # The compiled kernel when it loads; the numpy path stays the reference and the fallback.
+        self.compiled = raster.available()
 
     def sample(self, dst_points: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(displacement (ch, cw, 2) float32, covered (ch, cw) bool): source minus sample position."""
-        import cv2
-
         s = self.step
+        if self.compiled:
+            disp = np.zeros((self.ch, self.cw, 2), np.float32)
+            covered = np.zeros((self.ch, self.cw), bool)
+            act = self._all if active is None else np.ascontiguousarray(active, dtype=bool)
+            raster.sample_grid(np.ascontiguousarray(dst_points, dtype=np.float64), self.tris, self._src_t, self._src_areas, act,
+                               0.05 * s * s, (self.ex0, self.ey0), s, self._gx64, self._gy64, disp, covered)
+            return disp, covered
         d = dst_points.astype(np.float64)[self.tris]  # (T, 3, 2)
         areas = _signed_areas(d)
         # Collapsed or folded triangles cover no real area; drawing them would paint lines.
@@ -347,8 +359,17 @@ class FaceWarp:
                 full[oy:oy + (by1 - by0), ox:ox + (bx1 - bx0)] = dm.upsample(fine)
         return full
 
-    def warp(self, local_dst: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
-        """The warped region (roi_h, roi_w, 3), sampled from the whole base frame."""
+    def warp(self, local_dst: np.ndarray, head: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """The warped region (roi_h, roi_w, 3), sampled from the whole base frame.
+
+        ``out`` (a region-sized view, e.g. into the output frame) receives it in place.
+        """
         import cv2
 
-        return cv2.remap(self.base, self.maps(local_dst, head), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        maps = self.maps(local_dst, head)
+        if out is None:
+            return cv2.remap(self.base, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        res = cv2.remap(self.base, maps, None, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REPLICATE)
+        if not np.shares_memory(res, out):  # OpenCV had to reallocate (unusual strides)
+            out[...] = res
+        return out

@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -81,7 +81,8 @@ class NativeEngine(Engine):
         if len(track.frames) != inp.frame_count:
             raise EngineFailed(f"mouth track has {len(track.frames)} frames, expected {inp.frame_count}")
         progress(0.0, "animating")
-        notes = [f"native: warp region {animator.box}, step {animator.warper.step}"]
+        kernels = "compiled" if animator.warper.coarse.compiled else "numpy (numba unavailable)"
+        notes = [f"native: warp region {animator.box}, step {animator.warper.step}, {kernels} rasteriser"]
         # Only the animated region ever changes; the background stage caches the rest.
         return FrameStream(frames=self._frames(animator, track, inp.frame_count, progress), frame_count=inp.frame_count, notes=notes,
                            changed_box=tuple(int(v) for v in animator.box))

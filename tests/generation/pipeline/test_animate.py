@@ -4,7 +4,7 @@ import pytest
 from generation.pipeline import face as F
 from generation.pipeline.animate import FaceAnimator, Life, build_rig, displace_points
 from generation.pipeline.lipsync_report import mouth_aperture
-from generation.pipeline.types import MouthParams, PREPROCESS_MODES
+from generation.pipeline.types import PREPROCESS_MODES, MouthParams
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +138,23 @@ def test_frame_size_matches_the_geometry(astronaut_bgr, mode):
     an = FaceAnimator(base, F.transform_face(src_face, geo), fps=25, animate_margin=geo.animate_margin, frame_count=10)
     frame = an.render(MouthParams(jaw_open=0.6), 2, 0.4)
     assert frame.shape == (geo.size[1], geo.size[0], 3) and frame.dtype == np.uint8
+
+
+def test_numpy_fallback_renders_the_same_frames(setup, monkeypatch):
+    """Without numba (compiled kernels unavailable) the animator still renders, and the same picture."""
+    from generation.pipeline import mouth_shade, raster
+
+    if not (raster.available() and mouth_shade.available()):
+        pytest.skip("numba cannot compile the kernels here: the numpy path is all there is")
+    frames = [(MouthParams(jaw_open=0.8, teeth=0.6, tongue=0.3), 7), (MouthParams(lip_press=1.0), 30), (MouthParams(jaw_open=0.4, rounding=0.9), 61)]
+    compiled = _animator(setup)
+    assert compiled.warper.coarse.compiled and compiled.warper.detail.compiled
+    fast = [compiled.render(p, i) for p, i in frames]
+    monkeypatch.setattr(raster, "available", lambda: False)
+    monkeypatch.setattr(mouth_shade, "_kernel", lambda: None)
+    fallback = _animator(setup)
+    assert not fallback.warper.coarse.compiled and not fallback.warper.detail.compiled
+    for (p, i), ref in zip(frames, fast):
+        out = fallback.render(p, i)
+        assert np.abs(out.astype(int) - ref).max() <= 1  # identical maps; the shaders differ by float rounding only
+        assert np.abs(out.astype(int) - setup[0]).max() > 50  # and the frame really is animated
