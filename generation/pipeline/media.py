@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import threading
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -193,7 +194,7 @@ class FrameEncoder:
         self._stderr: list[bytes] = []
         self.frames_written = 0
 
-    def __enter__(self) -> "FrameEncoder":
+    def __enter__(self) -> FrameEncoder:
         try:
             self._proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except FileNotFoundError as exc:

@@ -78,9 +78,8 @@ class Command(BaseCommand):
                 "wav2lip_vs_native": round(bench.ms_per_frame / native, 1) if native else None}
 
     def _background(self, quick, results):
-        from generation.pipeline.background import benchmark_background
-
         from generation.bench.speed import background_render_cost
+        from generation.pipeline.background import benchmark_background
 
         bench = benchmark_background(size=(1280, 720), n=30 if quick else 60)
         bench["render_cost"] = background_render_cost("720p", 6.0 if quick else 10.0)
