@@ -13,7 +13,9 @@ Modes (types.BACKGROUND_MODES):
 blur/portrait/color/image need a person matte (background_mask.PersonMasker). With
 ``static_background=True`` (the engine never moves the background, e.g. the native
 engine) the matte, the blurred background and the chroma alpha are computed once and
-later frames only refresh the ``changed_box`` the engine reports.
+later frames only refresh the ``changed_box`` the engine reports: the matte is updated
+there only when its edge moved, and the region is composited from per-pixel uint8
+constants (background_modes.RegionCompositor) onto the cached output.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 SEGMENTATION_MODES = ("blur", "portrait", "color", "image")
+# Static: each frame checks every CHECK_STRIDE-th row (rotating) for changes outside the engine's box.
+CHECK_STRIDE = 4
 ASPECT_RANGE = (1.0, 4.0)
 
 
@@ -132,10 +136,19 @@ def _union(a: Optional[Box], b: Optional[Box]) -> Optional[Box]:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _same_outside(frame: np.ndarray, prev: np.ndarray, box: Box) -> bool:
-    """True when ``frame`` equals ``prev`` everywhere outside ``box`` (four strips, no copies)."""
+def _same_outside(frame: np.ndarray, prev: np.ndarray, box: Box, phase: int = 0, stride: int = 1) -> bool:
+    """True when ``frame`` equals ``prev`` outside ``box`` on rows ``phase::stride`` (no copies).
+
+    A rotating phase checks every row once per ``stride`` frames at 1/stride of the
+    memory traffic: a full-frame compare per frame is a sizeable share of a
+    region update at 1080p.
+    """
     x0, y0, x1, y1 = box
-    strips = ((slice(0, y0), slice(None)), (slice(y1, None), slice(None)), (slice(y0, y1), slice(0, x0)), (slice(y0, y1), slice(x1, None)))
+    p = phase % stride
+    above = slice(p, y0, stride)
+    below = slice(y1 + (p - y1) % stride, None, stride)
+    side = slice(y0 + (p - y0) % stride, y1, stride)
+    strips = ((above, slice(None)), (below, slice(None)), (side, slice(0, x0)), (side, slice(x1, None)))
     for rows, cols in strips:
         a, b = frame[rows, cols], prev[rows, cols]
         if a.size and cv2.norm(a, b, cv2.NORM_INF) != 0:
@@ -167,6 +180,9 @@ class BackgroundStage:
         self._out: Optional[np.ndarray] = None  # static: last output and the frame it came from
         self._prev: Optional[np.ndarray] = None
         self.last_alpha: Optional[np.ndarray] = None  # the matte used for the last frame
+        self._region_comp: Optional[modes.RegionCompositor] = None  # static segmentation modes
+        self._dirty: Optional[Box] = None  # where the matte changed since the compositor last saw it
+        self._frames = 0
         self.region_updates = 0  # static frames served by recompositing only the changed region
         if self.mode in SEGMENTATION_MODES:
             self._masker = PersonMasker(self.size, static=static_background)
@@ -193,22 +209,27 @@ class BackgroundStage:
             raise EngineFailed(f"background stage expects {self.size[0]}x{self.size[1]} BGR uint8 frames, got {frame.shape} {frame.dtype}")
         if self.mode == "none":
             return frame
-        if self.mode == "cinematic":
-            return self._cinematic(frame)
+        if self.mode == "cinematic" and not self.static:
+            return self._cinematic(frame, None)
         box = _clamp_box(changed_box, self.size) if changed_box is not None else None
         first = self._out is None
-        if self.mode == "chroma":
+        if self.mode == "cinematic":
+            alpha, region = None, box  # a per-pixel grade: only changed pixels change
+        elif self.mode == "chroma":
             alpha, region = self._chroma_matte(frame, box)
         else:
             alpha = self._masker.update(frame, box)
             region = _union(box, self._masker.last_update_box)
+            if self.static:  # the region compositor's constants are stale there
+                self._dirty = _union(self._dirty, self._masker.last_update_box)
         self.last_alpha = alpha
-        if self.static and not first and _same_outside(frame, self._prev, region or (0, 0, 0, 0)):
+        if self.static and not first and _same_outside(frame, self._prev, region or (0, 0, 0, 0), self._frames, CHECK_STRIDE):
             if region is not None:
                 x0, y0, x1, y1 = region
                 self._out[y0:y1, x0:x1] = self._compose(frame, alpha, region)
                 self._prev[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
             self.region_updates += 1
+            self._frames += 1
             return self._out.copy()  # callers may draw on their frame; the cache stays ours
         out = self._compose(frame, alpha, None)
         if self.static:
@@ -216,8 +237,10 @@ class BackgroundStage:
             return out.copy()
         return out
 
-    def _compose(self, frame: np.ndarray, alpha: np.ndarray, region: Optional[Box]) -> np.ndarray:
+    def _compose(self, frame: np.ndarray, alpha: Optional[np.ndarray], region: Optional[Box]) -> np.ndarray:
         """The composite of the whole frame, or of ``region`` only (same pixels either way)."""
+        if self.mode == "cinematic":
+            return self._cinematic(frame, region)
         if region is None:
             if self.mode in ("blur", "portrait") and self._bg_cache is None:
                 make = modes.blurred_background if self.mode == "blur" else modes.portrait_background
@@ -228,6 +251,8 @@ class BackgroundStage:
                 bg = self._bg_cache if self.mode in ("blur", "portrait") else self._backdrop
             sl = (slice(None), slice(None))
         else:
+            if self.mode in SEGMENTATION_MODES:
+                return self._compose_static(frame, alpha, region)
             x0, y0, x1, y1 = region
             sl = (slice(y0, y1), slice(x0, x1))
             bg = (self._bg_cache if self.mode in ("blur", "portrait") else self._backdrop)[sl]
@@ -236,19 +261,38 @@ class BackgroundStage:
         if self.mode in ("color", "image"):
             if self._bg_est is None or region is None and not self.static:
                 self._bg_est = modes.background_estimate(frame, alpha)  # static: once per job
-            fg = modes.decontaminate(np.ascontiguousarray(fg), np.ascontiguousarray(a), self._bg_est[sl])
-        elif self.mode == "portrait":
+            return modes.replace_composite(fg, bg, a, self._bg_est[sl])
+        if self.mode == "portrait":
             fg = modes.subject_pop(fg)
         elif self.mode == "chroma":
             fg = self._despilled(frame, alpha, region)
-        return modes.composite(np.ascontiguousarray(fg), np.ascontiguousarray(bg), np.ascontiguousarray(a))
+        return modes.composite(fg, bg, a)
 
-    def _cinematic(self, frame: np.ndarray) -> np.ndarray:
-        h = self.size[1]
-        out = np.zeros_like(frame)  # bars: exactly black
-        top, bottom = self.bar, h - self.bar
-        picture = cv2.LUT(frame[top:bottom], self._lut)
-        out[top:bottom] = cv2.multiply(picture, self._vignette, scale=1.0 / 255.0)
+    def _compose_static(self, frame: np.ndarray, alpha: np.ndarray, region: Box) -> np.ndarray:
+        """A region of a static job via uint8 constants rebuilt only where the matte changed."""
+        if self._region_comp is None:
+            bg = self._bg_cache if self.mode in ("blur", "portrait") else self._backdrop
+            self._region_comp = modes.RegionCompositor(bg, self._bg_est if self.mode in ("color", "image") else None)
+            self._dirty = (0, 0, self.size[0], self.size[1])
+        if self._dirty is not None:
+            self._region_comp.update(alpha, self._dirty)
+            self._dirty = None
+        x0, y0, x1, y1 = region
+        fg = frame[y0:y1, x0:x1]
+        if self.mode == "portrait":
+            fg = modes.subject_pop(fg)
+        return self._region_comp.compose(fg, region)
+
+    def _cinematic(self, frame: np.ndarray, region: Optional[Box]) -> np.ndarray:
+        """Graded, vignetted picture between exactly black bars; whole frame or ``region``."""
+        w, h = self.size
+        x0, y0, x1, y1 = region or (0, 0, w, h)
+        out = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)  # bars: exactly black
+        top, bottom = max(y0, self.bar), min(y1, h - self.bar)
+        if bottom > top:
+            picture = cv2.LUT(frame[top:bottom, x0:x1], self._lut)
+            gain = self._vignette[top - self.bar:bottom - self.bar, x0:x1]
+            out[top - y0:bottom - y0] = cv2.multiply(picture, gain, scale=1.0 / 255.0)
         return out
 
     def _chroma_matte(self, frame: np.ndarray, box: Optional[Box]) -> tuple[np.ndarray, Optional[Box]]:
@@ -288,6 +332,7 @@ class BackgroundStage:
             self._masker.close()
             self._masker = None
         self._bg_cache = self._chroma = self._backdrop = self._out = self._prev = self._bg_est = None
+        self._region_comp = None
 
     def __enter__(self) -> BackgroundStage:
         return self

@@ -172,18 +172,69 @@ def background_estimate(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return blurred_background(frame, alpha, DECONTAM_SIGMA)
 
 
-def decontaminate(frame: np.ndarray, alpha: np.ndarray, bg_estimate: np.ndarray) -> np.ndarray:
-    """Edge pixels with the old background's share removed: F = (I - (1 - a) B) / a.
+UNMIX_BAND = (0.05, 0.98)  # alpha range treated as a mixed edge pixel
+
+
+def replace_composite(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, bg_estimate: np.ndarray) -> np.ndarray:
+    """The frame over a new ``background``, with edge pixels' old background unmixed.
 
     A soft matte alone shows the old wall as a light rim around hair once the
-    background is replaced; unmixing the estimated background avoids it.
+    background is replaced. In the edge band a pixel is I = a F + (1 - a) B_old, so
+    F = (I - (1 - a) B_old) / a, clipped to 0..255, goes over the new background:
+    a F + (1 - a) B_new = clip(I - (1 - a) B_old, 0, 255 a) + (1 - a) B_new
+    (no division, so faint edge pixels cannot blow up; the clip keeps an
+    underestimated old background from leaking through as a glow).
+    Elsewhere it is the plain composite.
     """
-    band = (alpha > 0.05) & (alpha < 0.98)
-    ys, xs = np.nonzero(band)
-    out = frame.copy()
-    if ys.size == 0:
+    out = composite(frame, background, alpha)
+    band = cv2.inRange(alpha, UNMIX_BAND[0], UNMIX_BAND[1])  # uint8 mask: ~10x cheaper than numpy booleans
+    x, y, bw, bh = cv2.boundingRect(band)  # unmix only where edge pixels are
+    if bw == 0 or bh == 0:
         return out
-    a = alpha[ys, xs][:, None]
-    unmixed = (frame[ys, xs].astype(np.float32) - (1.0 - a) * bg_estimate[ys, xs]) / a
-    out[ys, xs] = np.clip(unmixed + 0.5, 0, 255).astype(np.uint8)
+    sl = (slice(y, y + bh), slice(x, x + bw))
+    a = cv2.cvtColor(alpha[sl], cv2.COLOR_GRAY2BGR)
+    share = 1.0 - a
+    fg = cv2.subtract(frame[sl], cv2.multiply(share, bg_estimate[sl], dtype=cv2.CV_32F), dtype=cv2.CV_32F)
+    fg = cv2.min(cv2.max(fg, 0.0), a * 255.0)
+    unmixed = cv2.add(fg, cv2.multiply(share, background[sl], dtype=cv2.CV_32F), dtype=cv2.CV_8U)  # rounds and saturates
+    cv2.copyTo(unmixed, band[sl], out[sl])  # writes into the view
     return out
+
+
+class RegionCompositor:
+    """A static job's composite as per-pixel uint8 constants, so a region costs 2-3 SIMD ops.
+
+    For a fixed matte and background the float composites above reduce to
+      replace (color/image):  min(I -sat (1 - a) B_old, 255 a) +sat (1 - a) B_new
+      blend   (blur/portrait): I * (255 a) / 255 +sat (1 - a) B_new
+    (the first is replace_composite without its edge band: at a = 1 or 0 it is
+    exact, and the 255 a cap bounds what faint pixels keep of the old wall).
+    The constants are rebuilt only where the matte changed; rounding costs at
+    most ~1.5 levels against the float path.
+    """
+
+    def __init__(self, background: np.ndarray, bg_estimate: np.ndarray | None = None):
+        self.background = background
+        self.bg_estimate = bg_estimate  # None: plain blend
+        self._cap = np.zeros_like(background)  # 255 a, 3 channels
+        self._k_new = np.zeros_like(background)
+        self._k_old = np.zeros_like(background) if bg_estimate is not None else None
+
+    def update(self, alpha: np.ndarray, box: tuple[int, int, int, int]) -> None:
+        """Rebuild the constants inside ``box`` from the matte."""
+        x0, y0, x1, y1 = box
+        sl = (slice(y0, y1), slice(x0, x1))
+        a = cv2.cvtColor(alpha[sl], cv2.COLOR_GRAY2BGR)
+        share = 1.0 - a
+        self._cap[sl] = cv2.convertScaleAbs(a, alpha=255.0)  # a >= 0: abs is a no-op, rounds and saturates
+        self._k_new[sl] = cv2.multiply(share, self.background[sl], dtype=cv2.CV_8U)
+        if self._k_old is not None:
+            self._k_old[sl] = cv2.multiply(share, self.bg_estimate[sl], dtype=cv2.CV_8U)
+
+    def compose(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The composite of ``frame`` (the box's pixels) inside ``box``."""
+        x0, y0, x1, y1 = box
+        sl = (slice(y0, y1), slice(x0, x1))
+        if self._k_old is not None:
+            return cv2.add(cv2.min(cv2.subtract(frame, self._k_old[sl]), self._cap[sl]), self._k_new[sl])
+        return cv2.add(cv2.multiply(frame, self._cap[sl], scale=1.0 / 255.0), self._k_new[sl])

@@ -345,6 +345,56 @@ def test_static_matches_dynamic(mode, frame, face_box):
         assert np.abs(out[patch].astype(np.int16) - dynamic.apply(body)[patch]).mean() < 2.0
 
 
+@pytest.mark.parametrize("mode", ["color", "blur"])
+def test_static_matte_work_stays_in_the_changed_box(mode, frame, face_box):
+    """With a static background, only the changed box (plus the matte's update margin) is
+    re-segmented and refined; an unchanged box costs no model run and no refinement."""
+    x0, y0, x1, y1 = face_box
+    mx0, my0, mx1, my1 = x0 + (x1 - x0) // 3, y0 + 2 * (y1 - y0) // 3, x1 - (x1 - x0) // 3, y1 - (y1 - y0) // 8
+    frames = [frame]
+    for i in range(1, 20):  # the face moved a pixel once; then the mouth (inside the person) keeps changing
+        moved = frame.copy()
+        moved[y0:y1, x0 + 1:x1] = frame[y0:y1, x0:x1 - 1]
+        moved[my0:my1, mx0:mx1] = (moved[my0:my1, mx0:mx1] * (0.5 + 0.5 * (i % 2))).astype(np.uint8)
+        frames.append(moved)
+    with BackgroundStage(BackgroundOptions(mode=mode, color=(40, 160, 40)), SIZE, static_background=True) as stage:
+        masker = stage._masker
+        stage.apply(frames[0], face_box)
+        assert masker.segment_calls == 1
+        before = masker._alpha.copy()
+        updates = []
+        for f in frames[1:]:
+            stage.apply(f, face_box)
+            alpha = masker._alpha
+            box = masker.last_update_box
+            if box is None:
+                assert np.array_equal(alpha, before)
+            else:
+                updates.append(box)
+                bx0, by0, bx1, by1 = box
+                outside = np.ones(alpha.shape, bool)
+                outside[by0:by1, bx0:bx1] = False
+                assert np.array_equal(alpha[outside], before[outside])  # the matte outside the box is untouched
+                # The box is the changed box grown by at most the update margin, never the frame.
+                assert bx0 <= x0 and by0 <= y0 and bx1 >= x1 and by1 >= y1
+                assert (bx1 - bx0) * (by1 - by0) < 0.5 * SIZE[0] * SIZE[1]
+            before = alpha.copy()
+        assert updates, "a moving face edge must refresh the matte"
+        assert masker.segment_calls <= 4  # the model does not run every frame, nor for the mouth
+        assert masker.refine_calls <= 4
+        assert stage.region_updates == len(frames) - 1
+        # Nothing changed along the edge (the same frame again): no model run, no refinement.
+        segs, refines = masker.segment_calls, masker.refine_calls
+        stage.apply(frames[-1], face_box)
+        assert (masker.segment_calls, masker.refine_calls) == (segs, refines)
+        assert masker.last_update_box is None
+        # The head moved by several pixels: the model re-runs (on the box) right away.
+        shifted = frame.copy()
+        shifted[y0:y1, x0 + 8:x1] = frame[y0:y1, x0:x1 - 8]
+        stage.apply(shifted, face_box)
+        assert masker.segment_calls == segs + 1
+
+
 def test_wrong_frame_size_is_an_error(frame):
     with BackgroundStage(BackgroundOptions(mode="color"), (640, 360)) as stage:
         with pytest.raises(EngineFailed):
