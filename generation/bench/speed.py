@@ -96,16 +96,16 @@ def peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
-def background_render_cost(resolution: str = "720p", seconds: float = 10.0) -> dict:
+def background_render_cost(resolution: str = "720p", seconds: float = 10.0, rounds: int = 2) -> dict:
     """Native renders with each background mode against the same render without one:
     the render stage's time ratio, measured in the same run."""
     from generation.pipeline.background import BackgroundStage
     from generation.pipeline.types import BackgroundOptions
 
     modes = {"blur": BackgroundOptions(mode="blur"), "portrait": BackgroundOptions(mode="portrait"),
-             "cinematic": BackgroundOptions(mode="cinematic"), "color": BackgroundOptions(mode="color", color=(0, 255, 0))}
+             "cinematic": BackgroundOptions(mode="cinematic"), "color": BackgroundOptions(mode="color", color=(0, 255, 0)),
+             "chroma": BackgroundOptions(mode="chroma", color=(40, 40, 40))}
     hooks = pipeline.RenderHooks(background_stage=lambda opts, size, static: BackgroundStage(opts, size, static_background=static))
-    rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         image = astronaut_png(tmp / "astronaut.png")
@@ -119,8 +119,13 @@ def background_render_cost(resolution: str = "720p", seconds: float = 10.0) -> d
             return result.timings["render"]
 
         render_stage(None)  # warm-up
-        plain = render_stage(None)
-        for name, options in modes.items():
-            with_background = render_stage(options)
-            rows[name] = {"render_s": round(with_background, 2), "ratio_to_no_background": round(with_background / plain, 2)}
+        # Interleaved rounds, fastest of each: one busy moment on a 2-core machine must
+        # not decide a ratio.
+        best: dict[str, float] = {}
+        for _ in range(rounds):
+            for name, options in [("none", None), *modes.items()]:
+                elapsed = render_stage(options)
+                best[name] = min(best.get(name, elapsed), elapsed)
+        plain = best.pop("none")
+        rows = {name: {"render_s": round(t, 2), "ratio_to_no_background": round(t / plain, 2)} for name, t in best.items()}
     return {"resolution": resolution, "no_background_render_s": round(plain, 2), "modes": rows, "target_ratio": 1.5}
