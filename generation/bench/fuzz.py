@@ -69,10 +69,10 @@ def fuzz_server(max_examples: int = 50, *, seed: int = 0) -> dict:
 
     import schemathesis
 
-    from generation.bench.server import BenchServer
+    from generation.bench.server import LocalService
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = BenchServer(Path(tmp), worker=False, PAKSA_RATE_LIMIT_PER_MINUTE="0", PAKSA_READ_RATE_LIMIT_PER_MINUTE="0",
+        server = LocalService(Path(tmp), worker=False, PAKSA_LOG_LEVEL="WARNING", PAKSA_RATE_LIMIT_PER_MINUTE="0", PAKSA_READ_RATE_LIMIT_PER_MINUTE="0",
                              PAKSA_MAX_QUEUED_JOBS="100000")
         with server:
             schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")

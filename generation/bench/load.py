@@ -109,12 +109,12 @@ def load_test(clients: int = 50, polls: int = 20, *, poll_interval: float = 0.5,
 
     Without a worker the figures are the API tier's own; with one, rendering competes for the CPU.
     """
-    from generation.bench.server import BenchServer
+    from generation.bench.server import LocalService
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"PAKSA_RATE_LIMIT_PER_MINUTE": "0", "PAKSA_READ_RATE_LIMIT_PER_MINUTE": "0",
                "PAKSA_MAX_QUEUED_JOBS": str(max(100, clients * 2)), "PAKSA_TTS_PROVIDERS": "espeak"}
-        with BenchServer(Path(tmp), worker=with_worker, **env) as server:
+        with LocalService(Path(tmp), worker=with_worker, web_workers=2, PAKSA_LOG_LEVEL="WARNING", **env) as server:
             result = run_load(server.url, clients=clients, polls=polls, poll_interval=poll_interval, with_image=with_image)
     result["with_worker"] = with_worker
     result["with_image"] = with_image

@@ -1,5 +1,6 @@
-"""A real PaksaTalker server on loopback for the load and fuzz benchmarks: gunicorn
-(and optionally a Huey worker) on a temporary data directory, as `make run` starts them."""
+"""A real PaksaTalker service on loopback, as `make run` starts it: gunicorn and Huey
+workers as separate processes on a temporary data directory. Used by `make bench`
+(load, fuzz) and by the end-to-end tests (tests/service.py)."""
 
 from __future__ import annotations
 
@@ -22,56 +23,71 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class BenchServer:
-    """Context manager: ``with BenchServer(tmp, worker=False) as server: server.url``."""
+class LocalService:
+    """``with LocalService(tmp) as service: service.url``, or start()/stop() by hand."""
 
-    def __init__(self, data_dir: Path, *, worker: bool = True, web_workers: int = 2, **env: str):
+    def __init__(self, data_dir: Path, *, worker: bool = True, web_workers: int = 1, **env: str):
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.with_worker = worker
         self.web_workers = web_workers
         self.env = {**os.environ, "PAKSA_DATA_DIR": str(data_dir), "PAKSA_HUEY_IMMEDIATE": "0",
-                    "DJANGO_SETTINGS_MODULE": "paksatalker_site.settings", "PAKSA_LOG_LEVEL": "WARNING", **env}
+                    "DJANGO_SETTINGS_MODULE": "paksatalker_site.settings", **env}
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.logs = data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.worker: subprocess.Popen | None = None
         self._procs: list[subprocess.Popen] = []
 
-    def __enter__(self) -> BenchServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def __enter__(self) -> LocalService:
+        return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def manage(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=timeout, check=True)
+
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
-        self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / log_name).open("ab")
         proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
         self._procs.append(proc)
         return proc
 
-    def start(self) -> None:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env,
-                       check=True, capture_output=True, timeout=300)
-        if self.with_worker:
-            self._spawn([sys.executable, "manage.py", "run_huey"], "worker.log")
-        self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                     "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "8", "--timeout", "120"],
-                    "web.log")
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/api/v1/voices", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("the web server did not start: " + (self.logs / "web.log").read_text()[-2000:])
+    def start(self) -> LocalService:
+        try:
+            self.manage("migrate", "--noinput", "-v", "0")
+            if self.with_worker:
+                self.start_worker()
+            self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind",
+                         f"127.0.0.1:{self.port}", "--workers", str(self.web_workers), "--worker-class", "gthread",
+                         "--threads", "8", "--timeout", "120"], "web.log")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"{self.url}/api/v1/voices", timeout=5).status_code < 500:  # 401 with keys is up too
+                        return self
+                except requests.RequestException:
+                    time.sleep(0.3)
+            raise RuntimeError("the web server did not start: " + (self.logs / "web.log").read_text()[-2000:])
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_worker(self, log_name: str = "worker.log") -> subprocess.Popen:
+        """One more `run_huey` consumer; the first one started is ``self.worker``."""
+        proc = self._spawn([sys.executable, "manage.py", "run_huey"], log_name)
+        if self.worker is None or self.worker.poll() is not None:
+            self.worker = proc
+        return proc
+
+    def kill_worker(self, proc: subprocess.Popen | None = None) -> None:
+        """SIGKILL a consumer and its worker processes: a crashed machine, no clean-up."""
+        proc = proc or self.worker
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def stop(self) -> None:
         for proc in self._procs:
@@ -84,3 +100,14 @@ class BenchServer:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         self._procs.clear()
+
+    def wait_for(self, task_id: str, *, statuses=("completed", "failed", "cancelled"), timeout: float = 180, until=None) -> dict:
+        """Poll /status until the task reaches one of ``statuses`` (or ``until(data)`` is true)."""
+        deadline = time.monotonic() + timeout
+        data: dict = {}
+        while time.monotonic() < deadline:
+            data = requests.get(f"{self.url}/api/v1/status/{task_id}", timeout=5).json()["data"]
+            if data["status"] in statuses or (until and until(data)):
+                return data
+            time.sleep(0.25)
+        raise AssertionError(f"task {task_id} still {data} after {timeout} s")

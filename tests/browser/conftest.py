@@ -7,11 +7,9 @@ missing these tests fail with the reason, they do not skip.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.service import ROOT, Service
 
@@ -41,28 +39,9 @@ def studio_service(tmp_path_factory):
     service = Service(tmp_path_factory.mktemp("studio-service"))
     # Whitenoise serves from STATIC_ROOT (per data dir), as after `make run`'s collectstatic.
     service.manage("collectstatic", "--noinput", "-v", "0")
-    start_service(service)
+    service.start()
     yield service
     service.stop()
-
-
-def start_service(service: Service) -> None:
-    """Service.start, tolerating a first request that times out while gunicorn's worker boots
-    (Service.start only retries connection errors)."""
-    try:
-        service.start()
-        return
-    except requests.ReadTimeout:
-        pass
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{service.url}/api/v1/voices", timeout=5).status_code < 500:
-                return
-        except requests.RequestException:
-            time.sleep(0.5)
-    service.stop()
-    raise RuntimeError("the web server did not start: " + (service.logs / "web.log").read_text()[-2000:])
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser.conftest import start_service
 from tests.service import Service
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -17,7 +16,7 @@ KEY = "studio-test-key"
 def keyed_service(tmp_path_factory):
     service = Service(tmp_path_factory.mktemp("keyed-service"), PAKSA_API_KEYS=KEY)
     service.manage("collectstatic", "--noinput", "-v", "0")
-    start_service(service)
+    service.start()
     yield service
     service.stop()
 

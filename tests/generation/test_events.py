@@ -115,11 +115,10 @@ def test_deleted_job_ends_the_stream():
 @pytest.mark.slow
 @pytest.mark.integration
 def test_concurrent_viewers_on_the_real_server_see_the_same_final_event(tmp_path_factory, astronaut_path, short_speech_wav):
-    from tests.browser.conftest import start_service
     from tests.service import Service
 
     service = Service(tmp_path_factory.mktemp("events-service"))
-    start_service(service)
+    service.start()
     try:
         with astronaut_path.open("rb") as image, short_speech_wav.open("rb") as audio:
             response = requests.post(f"{service.url}/api/v1/generate/fusion-video", files={"image": image, "audio": audio},

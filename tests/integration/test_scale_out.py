@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,17 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.service import ROOT, Service
+from tests.service import Service
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 JOBS = 20
-
-
-def _start_worker(service: Service, name: str) -> subprocess.Popen:
-    log = (service.logs / f"{name}.log").open("ab")
-    return subprocess.Popen([sys.executable, "manage.py", "run_huey"], cwd=ROOT, env=service.env,
-                            stdout=log, stderr=log, start_new_session=True)
 
 
 def _statuses(service: Service, ids: list[str]) -> list[dict]:
@@ -39,7 +31,7 @@ def test_two_workers_on_postgres_and_redis(tmp_path, ci_services, fresh_database
     second = None
     try:
         service.start()
-        second = _start_worker(service, "worker2")
+        second = service.start_worker("worker2.log")
         png, wav = astronaut_path.read_bytes(), short_speech_wav.read_bytes()
 
         def submit(n: int) -> str:
