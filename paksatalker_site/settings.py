@@ -94,6 +94,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "db.sqlite3",
+            # Persistent per-thread connections: closing the last connection to a WAL
+            # database checkpoints it (with fsyncs), which per request cost more than the request.
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
             # Web and worker share the file: wait for locks instead of failing.
             # WAL + synchronous=NORMAL: readers never block the writer, and a commit
             # needs no fsync (a power cut may lose the last commits, never corrupt).
@@ -116,7 +120,7 @@ if REDIS_URL:
     # The priority variant: reaper tasks must not wait behind renders (Redis >= 5).
     HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
 else:
-    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
+    HUEY.update({"huey_class": "paksatalker_site.queue.SqliteWalHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
 
 # --- Storage: local files by default, S3-compatible with PAKSA_STORAGE=s3 ---
 MEDIA_ROOT = env_path("PAKSA_MEDIA_ROOT", DATA_DIR / "media")

@@ -1,0 +1,23 @@
+"""Huey's SQLite queue for the embedded default, tuned like the job database.
+
+Huey's own SqliteStorage offers synchronous FULL (an fsync per enqueue) or OFF (a
+database that an OS crash may corrupt). In WAL mode NORMAL is the safe middle: a
+crash of the process loses nothing, a power cut at most the last enqueues, and a
+commit needs no fsync.
+"""
+
+from __future__ import annotations
+
+from huey import Huey
+from huey.storage import SqliteStorage
+
+
+class SqliteWalStorage(SqliteStorage):
+    def _create_connection(self):
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
+class SqliteWalHuey(Huey):
+    storage_class = SqliteWalStorage
