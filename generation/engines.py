@@ -51,16 +51,18 @@ def engines_reset() -> None:
     engines_get.cache_clear()
 
 
+def engines_check() -> None:
+    """Run every engine's one-off availability check (loading Wav2Lip, `inference.py --help`);
+    the results are cached on the engines."""
+    for engine in engines_get().values():
+        try:
+            engine.availability()
+        except Exception:  # a check that crashes reports itself as unavailable later
+            logger.exception("checking engine %s failed", engine.name)
+
+
 def engines_warm() -> None:
-    """Run the engines' one-off availability checks (loading Wav2Lip, `inference.py --help`)
-    on a background thread at process start, so no request ever waits for them."""
+    """engines_check on a background thread, so a starting worker process can take tasks at once."""
     import threading
 
-    def warm() -> None:
-        for engine in engines_get().values():
-            try:
-                engine.availability()
-            except Exception:  # a check that crashes reports itself as unavailable later
-                logger.exception("warming engine %s failed", engine.name)
-
-    threading.Thread(target=warm, name="engines-warm", daemon=True).start()
+    threading.Thread(target=engines_check, name="engines-warm", daemon=True).start()

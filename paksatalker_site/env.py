@@ -51,3 +51,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser().resolve() if value else default
+
+
+def web_workers() -> int:
+    """gunicorn processes of the web tier (gunicorn.conf.py; the load benchmark sizes its server the same way)."""
+    return env_int("PAKSA_WEB_WORKERS", 3)
+
+
+def web_threads() -> int:
+    """Threads per gunicorn process: each slow upload or event stream holds one."""
+    return env_int("PAKSA_WEB_THREADS", 8)

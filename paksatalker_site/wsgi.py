@@ -5,6 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paksatalker_site.settings")
 application = get_wsgi_application()
 
-from generation.engines import engines_warm  # noqa: E402
+from paksatalker_site.warmup import app_warm  # noqa: E402
 
-engines_warm()
+app_warm()

@@ -4,14 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
-WEB_WORKERS=${PAKSA_WEB_WORKERS:-2}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} MKL_NUM_THREADS=${MKL_NUM_THREADS:-2} NUMEXPR_MAX_THREADS=${NUMEXPR_MAX_THREADS:-2}
 
 .venv/bin/python manage.py run_huey --quiet &
 worker=$!
-# gthread workers keep event streams and slow uploads from blocking other requests.
-.venv/bin/gunicorn paksatalker_site.wsgi:application --bind "$HOST:$PORT" --workers "$WEB_WORKERS" \
-  --worker-class gthread --threads 8 --timeout 120 --access-logfile - &
+# Workers, threads and preloading come from gunicorn.conf.py (PAKSA_WEB_WORKERS, PAKSA_WEB_THREADS).
+.venv/bin/gunicorn paksatalker_site.wsgi:application --bind "$HOST:$PORT" --access-logfile - &
 web=$!
 stop() { kill "$web" "$worker" 2>/dev/null || true; wait "$web" "$worker" 2>/dev/null || true; }
 trap stop INT TERM EXIT

@@ -5,6 +5,7 @@ workers as separate processes on a temporary data directory. Used by `make bench
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,13 +28,15 @@ class LocalService:
     """``with LocalService(tmp) as service: service.url``, or start()/stop() by hand."""
 
     def __init__(self, data_dir: Path, *, worker: bool = True, web_workers: int = 1, **env: str):
+        """``web_workers`` gunicorn processes (the rest of gunicorn.conf.py applies); ``env`` adds variables."""
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.with_worker = worker
         self.web_workers = web_workers
         self.env = {**os.environ, "PAKSA_DATA_DIR": str(data_dir), "PAKSA_HUEY_IMMEDIATE": "0",
-                    "DJANGO_SETTINGS_MODULE": "paksatalker_site.settings", **env}
+                    "DJANGO_SETTINGS_MODULE": "paksatalker_site.settings",
+                    "PAKSA_WEB_WORKERS": str(web_workers), **env}
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -61,20 +64,31 @@ class LocalService:
             self.manage("migrate", "--noinput", "-v", "0")
             if self.with_worker:
                 self.start_worker()
+            web_log = self.logs / "web.log"
+            self._web_log_start = web_log.stat().st_size if web_log.exists() else 0
             self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind",
-                         f"127.0.0.1:{self.port}", "--workers", str(self.web_workers), "--worker-class", "gthread",
-                         "--threads", "8", "--timeout", "120"], "web.log")
+                         f"127.0.0.1:{self.port}"], "web.log")
+            # Up once every gunicorn worker has done its warm-up (gunicorn.conf.py logs it).
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{self.url}/api/v1/voices", timeout=5).status_code < 500:  # 401 with keys is up too
-                        return self
-                except requests.RequestException:
-                    time.sleep(0.3)
+                if self._ready_workers() >= self.web_workers and self._answers():
+                    return self
+                time.sleep(0.2)
             raise RuntimeError("the web server did not start: " + (self.logs / "web.log").read_text()[-2000:])
         except BaseException:
             self.stop()
             raise
+
+    def _ready_workers(self) -> int:
+        with (self.logs / "web.log").open("rb") as log:
+            log.seek(self._web_log_start)
+            return len(re.findall(rb"worker \d+ ready", log.read()))
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/api/v1/voices", timeout=5).status_code < 500  # 401 with keys is up too
+        except requests.RequestException:
+            return False
 
     def start_worker(self, log_name: str = "worker.log") -> subprocess.Popen:
         """One more `run_huey` consumer; the first one started is ``self.worker``."""

@@ -1,0 +1,21 @@
+"""The web tier's gunicorn settings. gunicorn reads this file from the working directory,
+so `make run`, the README's web-node command and the tests' LocalService share it.
+Flags on the command line (for example --bind) override it."""
+
+from paksatalker_site.env import web_threads, web_workers
+
+# The app (Django, the URL tree, imports, ffmpeg probes) loads once in the master and
+# the workers are forked from it: they share its memory and start in milliseconds.
+preload_app = True
+worker_class = "gthread"  # a slow upload or an event stream holds a thread, not a process
+workers = web_workers()
+threads = web_threads()
+timeout = 120
+
+
+def post_worker_init(worker):
+    from paksatalker_site.warmup import worker_warm
+
+    worker_warm()
+    worker.log.info("worker %s ready", worker.pid)
+
