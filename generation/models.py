@@ -71,7 +71,11 @@ class GenerationJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            # Backpressure counts the queued jobs (processing, not started) on every submission.
+            models.Index(fields=["status", "started_at"], name="generation_queued_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"

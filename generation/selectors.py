@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.db import connection
 from django.utils import timezone
 
 from generation.models import GenerationJob, JobStatus
@@ -23,6 +24,18 @@ def job_get(*, job_id: str) -> GenerationJob:
     if job is None:
         raise NotFound(f"No task with id {job_id}.")
     return job
+
+
+def jobs_queued_count() -> int:
+    """Jobs waiting for a worker: processing and not started.
+
+    Raw SQL on purpose: backpressure asks on every submission, and compiling the ORM's
+    aggregate costs several times the query, which the (status, started_at) index answers alone.
+    """
+    table = connection.ops.quote_name(GenerationJob._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE status = %s AND started_at IS NULL", [JobStatus.PROCESSING])
+        return cursor.fetchone()[0]
 
 
 def job_queue_position(job: GenerationJob) -> int | None:

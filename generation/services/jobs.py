@@ -17,6 +17,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from generation.models import GenerationJob, JobKind, JobStatus
+from generation.selectors import jobs_queued_count
 from paksatalker_site.errors import ApplicationError, BadRequest, JobCancelled, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def job_create(
     """
     if kind not in JobKind.values:
         raise BadRequest(f"Unknown job kind {kind!r}.")
-    queued = GenerationJob.objects.filter(status=JobStatus.PROCESSING, started_at__isnull=True).count()
+    queued = jobs_queued_count()
     if queued >= settings.PAKSA_MAX_QUEUED_JOBS:
         raise ServiceUnavailable(f"{queued} jobs are already waiting; try again shortly.", retry_after=30)
     job = GenerationJob(kind=kind, params=params, text=text, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint)
