@@ -32,9 +32,12 @@ def test_full_queue_is_503_with_retry_after(client, settings, queued_only, astro
     # Reads go on while the queue is full.
     job_id = accepted[0].json()["task_id"]
     assert client.get(f"/api/v1/status/{job_id}").json()["data"]["queue_position"] == 1
-    # Once a job has started it no longer counts as waiting.
+    # Once a job has started, or ended, it no longer counts as waiting.
     GenerationJob.objects.filter(id=job_id).update(started_at="2024-01-01T00:00:00Z")
     assert client.post(PROMPT, {"prompt": "Now there is room."}).status_code == 200
+    assert_error(client.post(PROMPT, {"prompt": "Full again."}), 503, "waiting")
+    GenerationJob.objects.filter(id=accepted[1].json()["task_id"]).update(status="failed")
+    assert client.post(PROMPT, {"prompt": "Room after a failure."}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -110,3 +113,17 @@ def test_oversized_upload_over_http_is_a_json_413(service):
     assert r.status_code == 413 and r.json() == {"success": False, "detail": r.json()["detail"]}
     assert "image" in r.json()["detail"]
     assert requests.get(f"{service.url}/api/v1/voices", timeout=10).status_code == 200
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_load_benchmark_counts_every_request(service):
+    """The `make bench` load client on a small scale: bursts, polls and tallies add up."""
+    from generation.bench.load import run_load
+
+    result = run_load(service.url, clients=4, polls=2, poll_interval=0.05, bursts=2)
+    assert result["accepted"] == 8 and result["server_errors_5xx"] == 0 and result["connection_errors"] == 0
+    assert result["status_requests"] == 16
+    assert len(result["submit_p95_per_burst_ms"]) == 2
+    assert 0 < result["submit_p50_ms"] <= result["submit_p95_ms"]
+    assert result["image_bytes"] > 100_000
