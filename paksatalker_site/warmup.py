@@ -15,8 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def app_warm() -> None:
-    """Imports and one-off probes: the URL tree and its schemas, task registration,
-    the modules the request paths import lazily, and ffmpeg's version and filters."""
+    """Imports and one-off probes: the URL tree and its schemas, task registration, the
+    modules the request paths import lazily (the engines' too), ffmpeg's version and
+    filters, and the expression checks (answered by a child process)."""
     from django.db import connections
     from django.urls import get_resolver
 
@@ -24,20 +25,27 @@ def app_warm() -> None:
     patterns = get_resolver().url_patterns  # builds the Ninja routers and their schemas
     import generation.pipeline.background  # noqa: F401  (submission checks background options)
     import generation.tasks  # noqa: F401  (registers the Huey tasks submissions enqueue)
+    from expressions.engines.registry import engine_statuses_prefetch
+    from expressions.selectors import configured_models_dir
+    from generation.engines import engines_get
     from generation.pipeline import media
-    from generation.pipeline.engines.native import NativeEngine
 
-    NativeEngine().availability()  # imports mediapipe; no graph runs
+    # Importing the engine modules (torch among them) here puts one copy in memory that every
+    # forked worker shares; the checks that load weights run in the workers (worker_warm).
+    engines_get()["native"].availability()  # imports mediapipe; no graph runs
     media.ffmpeg_version()
     media.ffmpeg_filters()
+    # The expression checks load models: a throwaway child runs them, the workers inherit the answer.
+    engine_statuses_prefetch(configured_models_dir())
     # Forked workers must not share the master's database connections.
     connections.close_all()
     logger.info("web app warmed in %.2f s (%d URL patterns)", time.perf_counter() - started, len(patterns))
 
 
 def worker_warm() -> None:
-    """The availability checks that load models, cached per process: the first
-    /capabilities answer of each worker is then as quick as the rest."""
+    """The engines' availability checks, cached per process, so the first /capabilities
+    answer of each worker is as quick as the rest. The expression checks are normally a
+    cache hit here (app_warm ran them in a child); they run here only if that failed."""
     from expressions.selectors import expression_capabilities
     from generation.engines import engines_check
 

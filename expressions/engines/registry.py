@@ -83,3 +83,42 @@ def engine_statuses(models: Path | None = None, *, refresh: bool = False) -> dic
     with _lock:
         _cache[key] = (fp, statuses)
     return statuses
+
+
+def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120.0) -> bool:
+    """Run the checks in a forked child and cache its answer in this process.
+
+    The checks load the models (torch, the mediapipe graph). Run here, every web process
+    would keep them in memory only to answer /capabilities; the child holds them and exits.
+    Returns False (nothing cached: the next call checks here) when the child fails or hangs.
+    """
+    import multiprocessing
+
+    models = Path(models) if models else models_dir()
+    fingerprint = _fingerprint(models)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_check_all_into, args=(models, sender), name="expression-checks", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        statuses = receiver.recv() if receiver.poll(timeout) else None
+    except EOFError:  # the child died before answering
+        statuses = None
+    finally:
+        receiver.close()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    if statuses is None:
+        logger.warning("the expression checks did not answer from a child process; they will run in this one")
+        return False
+    with _lock:
+        _cache[str(models)] = (fingerprint, statuses)
+    return True
+
+
+def _check_all_into(models: Path, sender) -> None:
+    sender.send(_check_all(models))
+    sender.close()

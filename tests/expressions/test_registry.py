@@ -1,0 +1,35 @@
+"""Expression engine statuses: checked in a forked child for web processes, cached here."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from expressions.engines import registry
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(monkeypatch):
+    monkeypatch.setattr(registry, "_cache", {})
+
+
+def test_prefetch_checks_in_a_child_and_this_process_reuses_the_answer(tmp_path, monkeypatch):
+    parent = os.getpid()
+    monkeypatch.setattr(registry, "_check_all", lambda models: {"checked_in": os.getpid()})
+    assert registry.engine_statuses_prefetch(tmp_path)
+    statuses = registry.engine_statuses(tmp_path)
+    assert statuses["checked_in"] != parent  # the models were loaded by the child, not here
+
+
+def test_prefetched_statuses_are_the_real_checks(tmp_path):
+    assert registry.engine_statuses_prefetch(tmp_path)
+    prefetched = registry._cache[str(tmp_path)][1]
+    assert prefetched == registry._check_all(tmp_path)
+    assert not prefetched["mini_xception"].available or prefetched["mini_xception"].path  # a real file backs it
+
+
+def test_a_child_that_dies_leaves_the_checks_to_this_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_check_all", lambda models: os._exit(3))
+    assert not registry.engine_statuses_prefetch(tmp_path, timeout=30)
+    assert str(tmp_path) not in registry._cache
