@@ -6,6 +6,7 @@ missing these tests fail with the reason, they do not skip.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -23,12 +24,13 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def save_screenshot(page, name: str, *, publish: bool = False, full_page: bool = True) -> Path:
-    """test-artifacts/<name> (git-ignored); with ``publish`` also docs/screenshots/<name> for the README."""
+    """test-artifacts/<name> (git-ignored). With ``publish`` and PAKSA_PUBLISH_SCREENSHOTS=1, also
+    docs/screenshots/<name> for the README: an ordinary test run leaves the checkout clean."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     page.evaluate("window.scrollTo(0, 0)")  # the side column is sticky: capture it at its rest position
     page.screenshot(path=str(path), full_page=full_page)
-    if publish:
+    if publish and os.environ.get("PAKSA_PUBLISH_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, SCREENSHOTS / name)
     return path
