@@ -2,7 +2,7 @@
 so `make run`, the README's web-node command and the tests' LocalService share it.
 Flags on the command line (for example --bind) override it."""
 
-from paksatalker_site.env import web_threads, web_workers
+from paksatalker_site.env import data_dir, web_threads, web_workers
 
 # The app (Django, the URL tree, imports, ffmpeg probes) loads once in the master and
 # the workers are forked from it: they share its memory and start in milliseconds.
@@ -11,6 +11,9 @@ worker_class = "gthread"  # a slow upload or an event stream holds a thread, not
 workers = web_workers()
 threads = web_threads()
 timeout = 120
+# One control socket per installation (`gunicornc -s data/gunicorn.ctl`), not gunicorn's
+# per-user default that every gunicorn on the machine would share.
+control_socket = str(data_dir() / "gunicorn.ctl")
 
 
 def post_worker_init(worker):

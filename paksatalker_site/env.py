@@ -53,6 +53,11 @@ def env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def data_dir() -> Path:
+    """The embedded default's database, queue, media, and the web tier's control socket."""
+    return env_path("PAKSA_DATA_DIR", BASE_DIR / "data")
+
+
 def web_workers() -> int:
     """gunicorn processes of the web tier (gunicorn.conf.py; the load benchmark sizes its server the same way)."""
     return env_int("PAKSA_WEB_WORKERS", 3)

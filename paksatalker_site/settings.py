@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from paksatalker_site.env import (
     BASE_DIR,
+    data_dir,
     env_bool,
     env_float,
     env_int,
@@ -17,7 +18,7 @@ from paksatalker_site.env import (
     env_str,
 )
 
-DATA_DIR = env_path("PAKSA_DATA_DIR", BASE_DIR / "data")
+DATA_DIR = data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 MODELS_DIR = env_path("PAKSA_MODELS_DIR", BASE_DIR / "models")
 WORK_DIR = env_path("PAKSA_WORK_DIR", DATA_DIR / "work")

@@ -1,0 +1,34 @@
+"""gunicorn.conf.py: the web tier's settings, read by make run, the README's web node and the tests' service."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_settings_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PAKSA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PAKSA_WEB_WORKERS", "5")
+    monkeypatch.setenv("PAKSA_WEB_THREADS", "3")
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (5, 3, "gthread")
+    assert conf["preload_app"] is True
+    assert conf["control_socket"] == str(tmp_path / "gunicorn.ctl")  # per installation, not per user
+
+
+def test_a_worker_reports_ready_after_its_warm_up(monkeypatch):
+    calls = []
+    monkeypatch.setattr("paksatalker_site.warmup.worker_warm", lambda: calls.append("warm"))
+
+    class Log:
+        def info(self, message, *args):
+            calls.append(message % args)
+
+    class Worker:
+        pid = 42
+        log = Log()
+
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"](Worker())
+    assert calls == ["warm", "worker 42 ready"]  # LocalService waits for this line
