@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
@@ -26,15 +27,21 @@ def job_get(*, job_id: str) -> GenerationJob:
     return job
 
 
-def jobs_queued_count() -> int:
-    """Jobs waiting for a worker: processing and not started.
+def jobs_queued_count(*, created_before: datetime | None = None) -> int:
+    """Jobs waiting for a worker (processing, not started), optionally only those created earlier.
 
-    Raw SQL on purpose: backpressure asks on every submission, and compiling the ORM's
-    aggregate costs several times the query, which the (status, started_at) index answers alone.
+    Raw SQL on purpose: backpressure asks on every submission and the queue position on every
+    status poll, and compiling the ORM's aggregate costs several times the query, which the
+    (status, started_at) index answers.
     """
     table = connection.ops.quote_name(GenerationJob._meta.db_table)
+    sql = f"SELECT COUNT(*) FROM {table} WHERE status = %s AND started_at IS NULL"
+    params: list = [JobStatus.PROCESSING]
+    if created_before is not None:
+        sql += " AND created_at < %s"
+        params.append(connection.ops.adapt_datetimefield_value(created_before))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE status = %s AND started_at IS NULL", [JobStatus.PROCESSING])
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
@@ -42,7 +49,7 @@ def job_queue_position(job: GenerationJob) -> int | None:
     """1 = next to start. None once it started or ended."""
     if job.status != JobStatus.PROCESSING or job.started_at is not None:
         return None
-    return GenerationJob.objects.filter(status=JobStatus.PROCESSING, started_at__isnull=True, created_at__lt=job.created_at).count() + 1
+    return jobs_queued_count(created_before=job.created_at) + 1
 
 
 def job_eta_seconds(job: GenerationJob) -> float | None:

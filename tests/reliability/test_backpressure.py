@@ -32,6 +32,8 @@ def test_full_queue_is_503_with_retry_after(client, settings, queued_only, astro
     # Reads go on while the queue is full.
     job_id = accepted[0].json()["task_id"]
     assert client.get(f"/api/v1/status/{job_id}").json()["data"]["queue_position"] == 1
+    second = accepted[1].json()["task_id"]
+    assert client.get(f"/api/v1/status/{second}").json()["data"]["queue_position"] == 2
     # Once a job has started, or ended, it no longer counts as waiting.
     GenerationJob.objects.filter(id=job_id).update(started_at="2024-01-01T00:00:00Z")
     assert client.post(PROMPT, {"prompt": "Now there is room."}).status_code == 200
