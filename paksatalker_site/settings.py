@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "paksatalker_site.middleware.JsonErrorMiddleware",
     "paksatalker_site.middleware.RequestSizeLimitMiddleware",
+    "paksatalker_site.gate.RequestGateMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,105 @@
+"""Turns: one request runs Django code at a time per process, after its body has arrived."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
+
+from paksatalker_site import gate
+
+
+def test_a_second_request_waits_its_turn_and_is_counted_while_waiting():
+    turns = gate.RequestGate(1)
+    order = []
+    first_in = threading.Event()
+    release_first = threading.Event()
+
+    def first():
+        with turns.turn():
+            order.append("first in")
+            first_in.set()
+            release_first.wait(5)
+            order.append("first out")
+
+    def second():
+        first_in.wait(5)
+        with turns.turn():
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_in.wait(5)
+    deadline = time.monotonic() + 5
+    while turns.pending < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert turns.pending == 2  # one holds the turn, one waits: what the worker's accept rule reads
+    assert order == ["first in"]
+    release_first.set()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["first in", "first out", "second in"]
+    assert turns.pending == 0
+
+
+def _post(body: bytes, declared: int | None = None):
+    """A POST whose body is read from a socket-like stream; returns (request, that stream)."""
+    request = RequestFactory().post("/api/v1/anything", data=body, content_type="application/octet-stream")
+    declared = len(body) if declared is None else declared
+    request.META["CONTENT_LENGTH"] = str(declared)
+    raw = io.BytesIO(body)
+    request._stream = type(request._stream)(raw, declared)
+    return request, raw
+
+
+def test_the_body_arrives_in_full_before_the_turn_and_the_view_still_reads_it():
+    body = b"x" * (3 * 1024 * 1024 + 17)  # above the in-memory limit: spooled to a temporary file
+    request, raw = _post(body)
+    seen = {}
+
+    def view(req):
+        seen["unread_when_turn_started"] = len(body) - raw.tell()
+        seen["pending"] = gate.GATE.pending
+        seen["body"] = req.read()
+        return HttpResponse("ok")
+
+    response = gate.RequestGateMiddleware(view)(request)
+    assert response.status_code == 200
+    assert seen == {"unread_when_turn_started": 0, "pending": 1, "body": body}
+    assert request._spooled_body.closed  # the spool goes with the request
+
+
+def test_a_short_body_is_passed_on_short():
+    request, _ = _post(b"abc", declared=10)  # the client promised more than it sent
+    response = gate.RequestGateMiddleware(lambda req: HttpResponse(req.read()))(request)
+    assert response.content == b"abc"
+
+
+def test_turns_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("PAKSA_WEB_ACTIVE_REQUESTS", "0")
+    request, _ = _post(b"payload")
+    original = request._stream
+    gate.RequestGateMiddleware(lambda req: HttpResponse("ok"))(request)
+    assert request._stream is original  # no spool, no turn
+
+
+class UnreadableInput(io.RawIOBase):
+    def read(self, size=-1):
+        raise AssertionError("the body of a refused request was read")
+
+    readinto = read
+
+
+@pytest.mark.django_db
+@override_settings(PAKSA_API_KEYS=("k-123",))
+def test_a_refused_client_body_is_never_read(client):
+    # The turn middleware sits after the key, rate and size checks: it spools only accepted requests.
+    response = client.generic("POST", "/api/v1/generate/video-from-prompt", data=b"z" * 1000,
+                              content_type="multipart/form-data; boundary=b", **{"wsgi.input": UnreadableInput()})
+    assert response.status_code == 401
+    assert response.json()["success"] is False
