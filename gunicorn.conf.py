@@ -2,15 +2,22 @@
 so `make run`, the README's web-node command and the tests' LocalService share it.
 Flags on the command line (for example --bind) override it."""
 
+import os
+
 from paksatalker_site.env import data_dir, web_threads, web_workers
 
 # The app (Django, the URL tree, imports, ffmpeg probes) loads once in the master and
 # the workers are forked from it: they share its memory and start in milliseconds.
 preload_app = True
-worker_class = "gthread"  # a slow upload or an event stream holds a thread, not a process
+# gthread, taking a connection only while it has a free thread (paksatalker_site/gworker.py):
+# a slow upload or an event stream holds a thread, not a process.
+worker_class = "paksatalker_site.gworker.FreeThreadWorker"
 workers = web_workers()
 threads = web_threads()
 timeout = 120
+# Each worker touches a heartbeat file on every pass of its loop; on tmpfs that costs no
+# disk journal write (gunicorn's own advice for Docker and other disk-backed /tmp).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # One control socket per installation (`gunicornc -s data/gunicorn.ctl`), not gunicorn's
 # per-user default that every gunicorn on the machine would share.
 control_socket = str(data_dir() / "gunicorn.ctl")
