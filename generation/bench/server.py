@@ -41,6 +41,7 @@ class LocalService:
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.worker: subprocess.Popen | None = None
+        self.web: subprocess.Popen | None = None
         self._procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalService:
@@ -66,8 +67,8 @@ class LocalService:
                 self.start_worker()
             web_log = self.logs / "web.log"
             self._web_log_start = web_log.stat().st_size if web_log.exists() else 0
-            self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind",
-                         f"127.0.0.1:{self.port}"], "web.log")
+            self.web = self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind",
+                                    f"127.0.0.1:{self.port}"], "web.log")
             # Up once every gunicorn worker has done its warm-up (gunicorn.conf.py logs it).
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
@@ -83,6 +84,13 @@ class LocalService:
         with (self.logs / "web.log").open("rb") as log:
             log.seek(self._web_log_start)
             return len(re.findall(rb"worker \d+ ready", log.read()))
+
+    def web_worker_pids(self) -> list[int]:
+        """The gunicorn master's worker processes (Linux: /proc/<pid>/task/<pid>/children)."""
+        if self.web is None:
+            return []
+        children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
 
     def _answers(self) -> bool:
         try:
