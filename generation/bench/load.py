@@ -205,8 +205,9 @@ class SubmitCpu:
     def __post_init__(self):
         self.server_s = [0.0] * len(self.server_pids)
 
-    def measure(self, burst):
-        """Run ``burst(on_submitted)``, adding the CPU of its submission phase."""
+    def start_burst(self, submissions: int):
+        """Snapshot the CPU counters; the returned callback adds what was spent since."""
+        self.submissions += submissions
         server_before = [process_cpu_seconds(pid) for pid in self.server_pids]
         client_before = time.process_time()
 
@@ -215,7 +216,7 @@ class SubmitCpu:
             for index, pid in enumerate(self.server_pids):
                 self.server_s[index] += process_cpu_seconds(pid) - server_before[index]
 
-        burst(on_submitted)
+        return on_submitted
 
     def summary(self) -> dict:
         total = sum(self.server_s)
@@ -242,8 +243,7 @@ def run_load(url: str, *, clients: int = 50, polls: int = 20, poll_interval: flo
     for burst in range(bursts):
         bodies = [multipart_body({"prompt": f"Load test {burst}.{n}.", **fields}, image) for n in range(clients)]
         before = len(tally.submit_s)
-        cpu.measure(lambda on_submitted: asyncio.run(_burst(url, bodies, polls, poll_interval, tally, on_submitted)))
-        cpu.submissions += len(bodies)
+        asyncio.run(_burst(url, bodies, polls, poll_interval, tally, on_submitted=cpu.start_burst(len(bodies))))
         burst_p95.append(_percentile(tally.submit_s[before:], 95))
     return {
         **tally.counts,
