@@ -68,7 +68,10 @@ def markdown(results: dict) -> str:
                 f"{load['accepted']} accepted, {load['rejected_503']} × 503, {load['server_errors_5xx']} × 5xx; submit p50/p95 "
                 f"{load['submit_p50_ms']}/{load['submit_p95_ms']} ms (target p95 < 200; per burst "
                 f"{', '.join(str(v) for v in load['submit_p95_per_burst_ms'])}), status p50/p95 "
-                f"{load['status_p50_ms']}/{load['status_p95_ms']} ms over {load['status_requests']} polls (target p95 < 50).", ""]
+                f"{load['status_p50_ms']}/{load['status_p95_ms']} ms over {load['status_requests']} polls (target p95 < 50). "
+                f"CPU per submission while the bursts were answered: server {load.get('server_cpu_ms_per_submit')} ms, "
+                f"load client {load.get('client_cpu_ms_per_submit')} ms; each web process's share of the server's: "
+                f"{', '.join(str(v) for v in load.get('server_cpu_share_per_process') or [])}.", ""]
     fuzz = results.get("fuzz") or {}
     if "requests" in fuzz:
         out += [f"**Fuzzing** (schemathesis against /api/v1/openapi.json): {fuzz['operations']} operations, "

@@ -93,7 +93,7 @@ class Command(BaseCommand):
     def _load(self, quick, results):
         from generation.bench.load import load_test
 
-        return load_test(clients=50, polls=20, bursts=1 if quick else 3)
+        return load_test(clients=50, polls=20, bursts=1 if quick else 5)
 
     def _frames(self, quick, results):
         from generation.bench.frames import readme_frames
