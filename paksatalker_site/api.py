@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from paksatalker_site.errors import ApplicationError
-from paksatalker_site.responses import application_error_response, error_response
+from paksatalker_site.responses import DJANGO_FORM_ERRORS, application_error_response, error_response, form_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,15 @@ api = NinjaAPI(
 @api.exception_handler(ApplicationError)
 def _application_error(request, exc: ApplicationError):
     return application_error_response(exc)
+
+
+def _form_error(request, exc):
+    return form_error_response(exc)
+
+
+# Forms are normally parsed before the view (paksatalker_site/gate.py); with turns off, here.
+for _error in DJANGO_FORM_ERRORS:
+    api.add_exception_handler(_error, _form_error)
 
 
 @api.exception_handler(ValidationError)

@@ -7,9 +7,12 @@ p95 of 250-290 ms; one turn at a time gave 160-190 ms on the same machine. gunic
 stay for what does not need a turn: receiving a body from a slow client and sending a
 response (event streams and downloads are sent after the view returns).
 
-A request's body is received in full (spooled to disk above FILE_UPLOAD_MAX_MEMORY_SIZE)
-before it waits for a turn, so a slow client never holds one. This middleware sits after
-the API key, rate limit and size checks: a refused client's body is never read.
+A request's body is received in full before it waits for a turn, so a slow client never
+holds one. A multipart form is parsed as it arrives, exactly as the view would have parsed
+it: the per-file limits stop an oversized upload at its limit (uploads.py) and the files go
+to memory or temporary files. Any other body is copied into memory, or a temporary file
+above FILE_UPLOAD_MAX_MEMORY_SIZE. This middleware sits after the API key, rate limit and
+size checks: a refused client's body is never read.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 
 from paksatalker_site.env import web_active_requests
+from paksatalker_site.responses import FORM_PARSE_ERRORS, form_error_response
 
 SPOOL_CHUNK = 256 * 1024
 
@@ -50,20 +54,31 @@ class RequestGate:
 GATE = RequestGate(max(1, web_active_requests()))
 
 
-def body_spool(request) -> None:
-    """Receive the whole body now; Django's parsers then read it from memory or a temp file."""
+def body_receive(request):
+    """Receive the whole body now; returns an error response when the form is refused."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return  # RequestSizeLimitMiddleware answers 400 before this runs
+        return None  # RequestSizeLimitMiddleware answers 400 before this runs
     if length <= 0:
-        return
+        return None
+    if request.method == "POST" and request.content_type == "multipart/form-data":
+        try:
+            request.POST  # noqa: B018  (parsed now; the view reads the parsed form and files)
+        except FORM_PARSE_ERRORS as exc:
+            return form_error_response(exc)
+        return None
+    _body_spool(request, length)
+    return None
+
+
+def _body_spool(request, length: int) -> None:
     spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
     left = length
     while left > 0:
         chunk = request._stream.read(min(left, SPOOL_CHUNK))
         if not chunk:
-            break  # the client sent less than it declared; the parser reports the short body
+            break  # the client sent less than it declared; the view's reader sees the short body
         spool.write(chunk)
         left -= len(chunk)
     spool.seek(0)
@@ -80,7 +95,9 @@ class RequestGateMiddleware:
     def __call__(self, request):
         if not self.enabled:
             return self.get_response(request)
-        body_spool(request)
+        refused = body_receive(request)
+        if refused is not None:
+            return refused
         try:
             with GATE.turn():
                 return self.get_response(request)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from paksatalker_site.errors import ApplicationError
 
@@ -42,3 +45,20 @@ def application_error_response(exc: ApplicationError) -> JsonResponse:
     if exc.status_code >= 500 and exc.status_code != 503:  # a full queue is load, not a fault
         logger.error("%s: %s", type(exc).__name__, exc.detail)
     return error_response(exc.status_code, exc.detail, headers=headers)
+
+
+# What Django's form parser raises on a body it refuses; with our upload handlers' errors
+# (a file over its limit), every way a form can be refused while it is parsed.
+DJANGO_FORM_ERRORS = (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+FORM_PARSE_ERRORS = (ApplicationError, *DJANGO_FORM_ERRORS)
+
+
+def form_error_response(exc: Exception) -> JsonResponse:
+    """A form body the parser refused: a file over its limit, a broken multipart body, too many fields."""
+    if isinstance(exc, ApplicationError):
+        return application_error_response(exc)
+    if isinstance(exc, MultiPartParserError):
+        return error_response(400, f"The multipart body could not be parsed: {exc}")
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, f"The form's text fields are over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1 << 20)} MB in all.")
+    return error_response(400, str(exc))  # too many fields or files

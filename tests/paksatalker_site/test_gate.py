@@ -103,3 +103,40 @@ def test_a_refused_client_body_is_never_read(client):
                               content_type="multipart/form-data; boundary=b", **{"wsgi.input": UnreadableInput()})
     assert response.status_code == 401
     assert response.json()["success"] is False
+
+
+def _multipart(file_bytes: bytes) -> tuple[bytes, str]:
+    body = (b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nHello.\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n' + file_bytes + b"\r\n--b--\r\n")
+    return body, "multipart/form-data; boundary=b"
+
+
+def _multipart_post(body: bytes, content_type: str):
+    request = RequestFactory().generic("POST", "/api/v1/generate/video-from-prompt", data=body, content_type=content_type)
+    raw = io.BytesIO(body)
+    request._stream = type(request._stream)(raw, len(body))
+    return request, raw
+
+
+def test_a_form_is_parsed_before_the_turn():
+    body, content_type = _multipart(b"\x89PNG" + b"p" * 300_000)
+    request, raw = _multipart_post(body, content_type)
+    seen = {}
+
+    def view(req):
+        seen["unread"] = len(body) - raw.tell()
+        seen["parsed"] = hasattr(req, "_files")
+        return HttpResponse(req.FILES["image"].read()[:4] + req.POST["prompt"].encode())
+
+    response = gate.RequestGateMiddleware(view)(request)
+    assert seen == {"unread": 0, "parsed": True}
+    assert response.content == b"\x89PNGHello."
+
+
+@override_settings(PAKSA_MAX_IMAGE_BYTES=100_000)
+def test_a_file_over_its_limit_stops_the_upload_there():
+    body, content_type = _multipart(b"q" * 1_000_000)
+    request, raw = _multipart_post(body, content_type)
+    response = gate.RequestGateMiddleware(lambda req: pytest.fail("the view ran"))(request)
+    assert response.status_code == 413 and b"image" in response.content
+    assert raw.tell() < 300_000  # refused near the limit, not after the whole megabyte

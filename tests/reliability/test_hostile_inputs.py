@@ -134,6 +134,25 @@ def test_non_utf8_text_is_refused(client, settings, queued_only, inputs):
     assert stored_files(settings.MEDIA_ROOT) == []
 
 
+# Bodies Django's form parser itself refuses: (case id, body, Content-Type, status, words in detail).
+BROKEN_FORMS = [
+    ("multipart_without_a_boundary", b"--x\r\n\r\nhi\r\n--x--\r\n", "multipart/form-data", 400, ["multipart", "boundary"]),
+    ("text_fields_over_2_mb", b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n" + b"a" * (3 << 20)
+     + b"\r\n--b--\r\n", "multipart/form-data; boundary=b", 413, ["text fields", "2 MB"]),
+]
+
+
+@pytest.mark.parametrize("turns", ["1", "0"], ids=["parsed_before_the_turn", "parsed_in_the_view"])
+@pytest.mark.parametrize("case, body, content_type, status, words", BROKEN_FORMS, ids=[c[0] for c in BROKEN_FORMS])
+def test_a_form_the_parser_refuses_is_a_4xx(settings, queued_only, monkeypatch, turns, case, body, content_type, status, words):
+    from django.test import Client
+
+    monkeypatch.setenv("PAKSA_WEB_ACTIVE_REQUESTS", turns)  # read when the client's handler loads the middleware
+    assert_error(Client().generic("POST", PROMPT, body, content_type=content_type), status, *words)
+    assert GenerationJob.objects.count() == 0
+    assert stored_files(settings.MEDIA_ROOT) == []
+
+
 def test_non_utf8_prompt_never_crashes(client, settings, queued_only):
     """Whatever the decision on U+FFFD, raw bytes never cause a 5xx."""
     boundary = "b0"
