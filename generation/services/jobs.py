@@ -71,10 +71,8 @@ def job_create(
             getattr(job, field_name).save(name, upload, save=False)
             stored.append(getattr(job, field_name))
     try:
-        # One INSERT is atomic on its own. An explicit transaction would take SQLite's write
-        # lock at BEGIN and hold it while Python builds the statement, and under a burst the
-        # other web processes would wait on that lock while this one waits for a CPU.
-        job.save(force_insert=True)
+        with transaction.atomic():
+            job.save(force_insert=True)
     except Exception:
         _delete_files(stored)
         raise
