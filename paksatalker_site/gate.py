@@ -2,8 +2,9 @@
 
 Python holds one lock (the GIL) per process, so two requests running Python in the same
 process do not run faster than one after the other; they interleave, and every one of them
-finishes late. Under a burst of 50 uploads, 8 interleaved threads per process gave a submit
-p95 of 250-290 ms; one turn at a time gave 160-190 ms on the same machine. gunicorn's threads
+finishes late. In back-to-back runs of a burst of 50 uploads on the 2-core build machine, 8
+interleaved threads per process gave a submit p95 of 250-290 ms and one turn at a time
+160-190 ms. gunicorn's threads
 stay for what does not need a turn: receiving a body from a slow client and sending a
 response (event streams and downloads are sent after the view returns).
 
