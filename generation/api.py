@@ -69,7 +69,7 @@ def download(request: HttpRequest, filename: str):
     return ranged_file_response(field, filename=filename, range_header=request.headers.get("Range"), head=request.method == "HEAD")
 
 
-@router.get("/status/{task_id}/events", response={404: ErrorOut}, url_name="task_events")
+@router.get("/status/{task_id}/events", response={404: ErrorOut, 503: ErrorOut}, url_name="task_events")
 def task_events(request: HttpRequest, task_id: str):
     """Server-Sent Events: {status, progress, stage, eta_seconds} until the job ends."""
     from generation.events import job_event_stream

@@ -1,13 +1,17 @@
 """Server-Sent Events for one job: progress pushed to the browser until the job ends.
 
-Each viewer holds one gunicorn gthread thread, so the stream is bounded in time
-and polls with short autocommit reads (no transaction stays open between polls).
+Each viewer holds one gunicorn thread, so the stream is bounded in time, polls with short
+autocommit reads (no transaction stays open between polls), and a web process opens at most
+PAKSA_MAX_EVENT_STREAMS of them: the rest of its threads stay for ordinary requests, and a
+flood of viewers gets 503s (the studio then polls /status) instead of a web tier that stops
+answering.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -16,6 +20,7 @@ from django.http import StreamingHttpResponse
 
 from generation.models import ENDED_STATUSES, GenerationJob
 from generation.selectors import job_status_data
+from paksatalker_site.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +32,52 @@ RETRY_MS = 2000
 EVENT_KEYS = ("task_id", "status", "progress", "stage", "eta_seconds", "queue_position", "error")
 
 
+class StreamSlots:
+    """Event streams open at once in this process; a slot is given back when its response closes."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> StreamSlot:
+        if not self._free.acquire(blocking=False):
+            raise ServiceUnavailable(
+                f"{self.limit} event streams are already open on this server process; poll /status instead.", retry_after=5
+            )
+        return StreamSlot(self._free)
+
+
+class StreamSlot:
+    """Wraps a stream's chunks; the WSGI server closes it when the response ends, even unread."""
+
+    def __init__(self, free: threading.BoundedSemaphore):
+        self._free = free
+        self._chunks: Iterator[bytes] = iter(())
+
+    def feeding(self, chunks: Iterator[bytes]) -> StreamSlot:
+        self._chunks = chunks
+        return self
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        if self._free is not None:
+            self._free.release()
+            self._free = None
+        getattr(self._chunks, "close", lambda: None)()
+
+
+STREAM_SLOTS = StreamSlots(settings.PAKSA_MAX_EVENT_STREAMS)
+
+
 def job_event_stream(*, job_id: str) -> StreamingHttpResponse:
     """text/event-stream of ``{task_id, status, progress, stage, eta_seconds, queue_position, error}``;
     ends right after the event that reports completed, failed or cancelled."""
     max_seconds = float(getattr(settings, "PAKSA_EVENT_STREAM_MAX_SECONDS", 3600))
-    response = StreamingHttpResponse(job_events(job_id=job_id, max_seconds=max_seconds), content_type="text/event-stream")
+    slot = STREAM_SLOTS.take()
+    response = StreamingHttpResponse(slot.feeding(job_events(job_id=job_id, max_seconds=max_seconds)),
+                                     content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events through unbuffered
     return response

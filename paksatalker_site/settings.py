@@ -16,6 +16,7 @@ from paksatalker_site.env import (
     env_list,
     env_path,
     env_str,
+    web_threads,
 )
 
 DATA_DIR = data_dir()
@@ -185,6 +186,8 @@ PAKSA_STALE_AFTER_SECONDS = env_float("PAKSA_STALE_AFTER_SECONDS", 60.0)
 PAKSA_REAPER_INTERVAL_SECONDS = env_int("PAKSA_REAPER_INTERVAL_SECONDS", 60)
 PAKSA_MAX_ATTEMPTS = env_int("PAKSA_MAX_ATTEMPTS", 3)
 PAKSA_MAX_QUEUED_JOBS = env_int("PAKSA_MAX_QUEUED_JOBS", 100)
+# Event streams open at once per web process: each holds a thread, so two stay for the rest.
+PAKSA_MAX_EVENT_STREAMS = max(1, env_int("PAKSA_MAX_EVENT_STREAMS", web_threads() - 2))
 PAKSA_RETENTION_DAYS = env_float("PAKSA_RETENTION_DAYS", 7.0)
 
 LANGUAGE_CODE = "en-us"

@@ -112,6 +112,25 @@ def test_deleted_job_ends_the_stream():
     assert list(stream) == []
 
 
+def test_a_process_opens_at_most_its_limit_of_event_streams(client, monkeypatch):
+    from generation import events
+
+    monkeypatch.setattr(events, "STREAM_SLOTS", events.StreamSlots(2))
+    job = GenerationJob.objects.create()
+    url = f"/api/v1/status/{job.id}/events"
+    first, second = client.get(url), client.get(url)
+    assert next(iter(first.streaming_content)).startswith(b"retry:")  # one is being read, one never is
+    refused = client.get(url)
+    assert refused.status_code == 503 and refused["Retry-After"] == "5"
+    assert "poll /status" in refused.json()["detail"] and refused.json()["success"] is False
+    first.close()
+    second.close()  # a stream nobody read gives its slot back too
+    for _ in range(2):
+        again = client.get(url)
+        assert again.status_code == 200
+        again.close()
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_concurrent_viewers_on_the_real_server_see_the_same_final_event(tmp_path_factory, astronaut_path, short_speech_wav):
