@@ -39,24 +39,20 @@ class StreamSlots:
         self.limit = limit
         self._free = threading.BoundedSemaphore(limit)
 
-    def take(self) -> StreamSlot:
+    def open(self, chunks: Iterator[bytes]) -> StreamSlot:
         if not self._free.acquire(blocking=False):
             raise ServiceUnavailable(
                 f"{self.limit} event streams are already open on this server process; poll /status instead.", retry_after=5
             )
-        return StreamSlot(self._free)
+        return StreamSlot(self._free, chunks)
 
 
 class StreamSlot:
-    """Wraps a stream's chunks; the WSGI server closes it when the response ends, even unread."""
+    """A stream's chunks holding a slot; the WSGI server closes it when the response ends, even unread."""
 
-    def __init__(self, free: threading.BoundedSemaphore):
-        self._free = free
-        self._chunks: Iterator[bytes] = iter(())
-
-    def feeding(self, chunks: Iterator[bytes]) -> StreamSlot:
+    def __init__(self, free: threading.BoundedSemaphore, chunks: Iterator[bytes]):
+        self._free: threading.BoundedSemaphore | None = free
         self._chunks = chunks
-        return self
 
     def __iter__(self) -> Iterator[bytes]:
         return self._chunks
@@ -65,7 +61,7 @@ class StreamSlot:
         if self._free is not None:
             self._free.release()
             self._free = None
-        getattr(self._chunks, "close", lambda: None)()
+        self._chunks.close()
 
 
 STREAM_SLOTS = StreamSlots(settings.PAKSA_MAX_EVENT_STREAMS)
@@ -75,9 +71,8 @@ def job_event_stream(*, job_id: str) -> StreamingHttpResponse:
     """text/event-stream of ``{task_id, status, progress, stage, eta_seconds, queue_position, error}``;
     ends right after the event that reports completed, failed or cancelled."""
     max_seconds = float(getattr(settings, "PAKSA_EVENT_STREAM_MAX_SECONDS", 3600))
-    slot = STREAM_SLOTS.take()
-    response = StreamingHttpResponse(slot.feeding(job_events(job_id=job_id, max_seconds=max_seconds)),
-                                     content_type="text/event-stream")
+    chunks = STREAM_SLOTS.open(job_events(job_id=job_id, max_seconds=max_seconds))
+    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events through unbuffered
     return response

@@ -4,9 +4,9 @@ Python holds one lock (the GIL) per process, so two requests running Python in t
 process do not run faster than one after the other; they interleave, and every one of them
 finishes late. In back-to-back runs of a burst of 50 uploads on the 2-core build machine, 8
 interleaved threads per process gave a submit p95 of 250-290 ms and one turn at a time
-160-190 ms. gunicorn's threads
-stay for what does not need a turn: receiving a body from a slow client and sending a
-response (event streams and downloads are sent after the view returns).
+160-190 ms. gunicorn's threads stay for what does not need a turn: receiving a body from a
+slow client and sending a response (event streams and downloads are sent after the view
+returns).
 
 A request's body is received in full before it waits for a turn, so a slow client never
 holds one. A multipart form is parsed as it arrives, exactly as the view would have parsed

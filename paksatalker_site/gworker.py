@@ -4,10 +4,9 @@ Every web process polls the same listening socket. Stock gthread accepts whateve
 woken for, so under a burst the first process to run takes most of the connections and
 queues them behind its own work while its siblings idle (measured: one process of three
 doing 80% of a 50-upload burst, and a submit p95 of 280 ms against 180-200 ms in
-back-to-back runs with this rule). This
-worker leaves a connection in the kernel's accept queue, where an idle sibling can take
-it, while all of its threads are busy or while a request already waits for a turn to
-run Django code (paksatalker_site/gate.py).
+back-to-back runs with this rule). This worker leaves a connection in the kernel's accept
+queue, where an idle sibling can take it, while all of its threads are busy or while a
+request already waits for a turn to run Django code (paksatalker_site/gate.py).
 """
 
 from __future__ import annotations
