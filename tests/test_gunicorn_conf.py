@@ -33,3 +33,24 @@ def test_a_worker_reports_ready_after_its_warm_up(monkeypatch):
 
     runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"](Worker())
     assert calls == ["warm", "worker 42 ready"]  # LocalService waits for this line
+
+
+def test_workers_start_with_the_loaded_app_frozen_out_of_the_collector(monkeypatch):
+    import gc
+
+    monkeypatch.setattr("paksatalker_site.warmup.worker_warm", lambda: None)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        frozen_in_master = gc.get_freeze_count()
+        gc.unfreeze()
+
+        class Worker:
+            pid = 42
+            log = type("Log", (), {"info": lambda self, *args: None})()
+
+        conf["post_worker_init"](Worker())
+        assert frozen_in_master > 1000 and gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
