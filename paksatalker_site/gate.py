@@ -9,15 +9,17 @@ slow client and sending a response (event streams and downloads are sent after t
 returns).
 
 A request's body is received in full before it waits for a turn, so a slow client never
-holds one. A multipart form is parsed as it arrives, exactly as the view would have parsed
-it: the per-file limits stop an oversized upload at its limit (uploads.py) and the files go
-to memory or temporary files. Any other body is copied into memory, or a temporary file
-above FILE_UPLOAD_MAX_MEMORY_SIZE. This middleware sits after the API key, rate limit and
+holds one. A multipart form that fits in FILE_UPLOAD_MAX_MEMORY_SIZE and under every
+per-file limit is received in one read and parsed from memory. A larger one is parsed as it
+arrives, exactly as the view would have parsed it: the per-file limits stop an oversized
+upload at its limit (uploads.py) and the files go to memory or temporary files. Any other
+body is copied into memory, or a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE. This middleware sits after the API key, rate limit and
 size checks: a refused client's body is never read.
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -27,6 +29,7 @@ from django.core.handlers.wsgi import LimitedStream
 
 from paksatalker_site.env import web_active_requests
 from paksatalker_site.responses import FORM_PARSE_ERRORS, form_error_response
+from paksatalker_site.uploads import smallest_field_limit
 
 SPOOL_CHUNK = 256 * 1024
 
@@ -63,28 +66,40 @@ def body_receive(request):
         return None  # RequestSizeLimitMiddleware answers 400 before this runs
     if length <= 0:
         return None
-    if request.method == "POST" and request.content_type == "multipart/form-data":
+    is_form = request.method == "POST" and request.content_type == "multipart/form-data"
+    # A form small enough that no file in it can pass its limit is received first, in one
+    # read; a larger one is parsed as it arrives, so the per-file limits stop it at the limit.
+    if not is_form or length <= min(settings.FILE_UPLOAD_MAX_MEMORY_SIZE, smallest_field_limit()):
+        _body_spool(request, length)
+    if is_form:
         try:
             request.POST  # noqa: B018  (parsed now; the view reads the parsed form and files)
         except FORM_PARSE_ERRORS as exc:
             return form_error_response(exc)
-        return None
-    _body_spool(request, length)
     return None
 
 
 def _body_spool(request, length: int) -> None:
-    spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
-    left = length
-    while left > 0:
-        chunk = request._stream.read(min(left, SPOOL_CHUNK))
-        if not chunk:
-            break  # the client sent less than it declared; the view's reader sees the short body
-        spool.write(chunk)
-        left -= len(chunk)
-    spool.seek(0)
+    """Copy the body to memory, or to a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE.
+
+    Up to that size (where Django keeps uploaded files in memory anyway) the body is taken
+    in one read: gunicorn copies what it has buffered on every read, so the form parser's
+    64 KB reads straight from the socket copied a 465 KB upload several times over.
+    """
+    if length <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+        body = request._stream.read(length)
+        spool, received = io.BytesIO(body), len(body)
+    else:
+        spool, received = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE), 0
+        while received < length:
+            chunk = request._stream.read(min(length - received, SPOOL_CHUNK))
+            if not chunk:
+                break  # the client sent less than it declared; the view's reader sees the short body
+            spool.write(chunk)
+            received += len(chunk)
+        spool.seek(0)
     # Django reads request bodies through request._stream; swap in the received copy.
-    request._stream = LimitedStream(spool, length - left)
+    request._stream = LimitedStream(spool, received)
     request._spooled_body = spool  # closed with the request
 
 

@@ -31,6 +31,11 @@ def field_limit(field_name: str) -> int:
     return int(getattr(settings, attr)) if attr else int(settings.PAKSA_MAX_REQUEST_BYTES)
 
 
+def smallest_field_limit() -> int:
+    """No file in a body of at most this many bytes can pass its field's limit."""
+    return min(field_limit(name) for name in (*FIELD_LIMIT_SETTINGS, ""))
+
+
 def human_bytes(size: int) -> str:
     if size >= 1 << 20:
         return f"{size / (1 << 20):g} MB"

@@ -133,6 +133,24 @@ def test_a_form_is_parsed_before_the_turn():
     assert response.content == b"\x89PNGHello."
 
 
+class CountingStream(io.BytesIO):
+    reads = 0
+
+    def read(self, size=-1, /):
+        self.reads += 1
+        return super().read(size)
+
+
+def test_a_small_form_is_received_in_one_read_and_parsed_from_memory():
+    body, content_type = _multipart(b"\x89PNG" + b"p" * 300_000)
+    request = RequestFactory().generic("POST", "/api/v1/generate/video-from-prompt", data=body, content_type=content_type)
+    raw = CountingStream(body)
+    request._stream = type(request._stream)(raw, len(body))
+    response = gate.RequestGateMiddleware(lambda req: HttpResponse(req.FILES["image"].read()[:4] + req.POST["prompt"].encode()))(request)
+    assert response.content == b"\x89PNGHello."
+    assert raw.reads == 1  # not one per 64 KB chunk of the form parser
+
+
 @override_settings(PAKSA_MAX_IMAGE_BYTES=100_000)
 def test_a_file_over_its_limit_stops_the_upload_there():
     body, content_type = _multipart(b"q" * 1_000_000)
