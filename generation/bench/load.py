@@ -10,6 +10,9 @@ The client is one asyncio loop speaking plain HTTP/1.1, with the request bodies 
 before the clock starts, so the load generator takes as little as possible of the CPU it
 shares with the server on one machine. The result also gives the CPU each side spent
 per submission, and each web process's share of the server's CPU.
+
+load_test then fires the same bursts at a bare app (bare_app.py) served by the same gunicorn
+settings: the same-run baseline for what the HTTP server, the kernel and the client cost.
 """
 
 from __future__ import annotations
@@ -262,10 +265,14 @@ def run_load(url: str, *, clients: int = 50, polls: int = 20, poll_interval: flo
     }
 
 
+BARE_APP = "generation.bench.bare_app:application"
+
+
 def load_test(clients: int = 50, polls: int = 20, *, bursts: int = 3, poll_interval: float = 0.5, with_worker: bool = False,
               with_image: bool = True) -> dict:
     """Start the service as `make run` does (gunicorn.conf.py's workers and threads) on a temporary
-    data dir, with rate limits off and room for every job, and load it.
+    data dir, with rate limits off and room for every job, and load it. Then the same bursts
+    (without polls) against the bare baseline app (bare_app.py) served the same way.
 
     Without a Huey worker the figures are the API tier's own; with one, rendering competes for the CPU.
     """
@@ -273,11 +280,19 @@ def load_test(clients: int = 50, polls: int = 20, *, bursts: int = 3, poll_inter
     from paksatalker_site.env import web_workers
 
     workers = web_workers()
+    env = {"PAKSA_RATE_LIMIT_PER_MINUTE": "0", "PAKSA_READ_RATE_LIMIT_PER_MINUTE": "0",
+           "PAKSA_MAX_QUEUED_JOBS": str(clients * (bursts + 1) * 2), "PAKSA_TTS_PROVIDERS": "espeak", "PAKSA_LOG_LEVEL": "WARNING"}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"PAKSA_RATE_LIMIT_PER_MINUTE": "0", "PAKSA_READ_RATE_LIMIT_PER_MINUTE": "0",
-               "PAKSA_MAX_QUEUED_JOBS": str(clients * (bursts + 1) * 2), "PAKSA_TTS_PROVIDERS": "espeak"}
-        with LocalService(Path(tmp), worker=with_worker, web_workers=workers, PAKSA_LOG_LEVEL="WARNING", **env) as server:
+        with LocalService(Path(tmp), worker=with_worker, web_workers=workers, **env) as server:
             result = run_load(server.url, clients=clients, polls=polls, poll_interval=poll_interval, bursts=bursts,
                               with_image=with_image, server_pids=server.web_worker_pids())
+    with tempfile.TemporaryDirectory() as tmp:
+        with LocalService(Path(tmp), worker=False, web_workers=workers, app=BARE_APP, **env) as bare:
+            baseline = run_load(bare.url, clients=clients, polls=0, bursts=bursts, with_image=with_image,
+                                server_pids=bare.web_worker_pids())
     result.update(with_worker=with_worker, with_image=with_image, web_workers=workers)
+    result["baseline"] = {key: baseline[key] for key in ("submit_p50_ms", "submit_p95_ms", "server_cpu_ms_per_submit",
+                                                         "client_cpu_ms_per_submit", "server_errors_5xx")}
+    if result["submit_p95_ms"] and baseline["submit_p95_ms"]:
+        result["submit_p95_vs_baseline"] = round(result["submit_p95_ms"] / baseline["submit_p95_ms"], 2)
     return result

@@ -71,10 +71,20 @@ def markdown(results: dict) -> str:
                 f"{load['status_p50_ms']}/{load['status_p95_ms']} ms over {load['status_requests']} polls (target p95 < 50). "
                 f"CPU per submission while the bursts were answered: server {load.get('server_cpu_ms_per_submit')} ms, "
                 f"load client {load.get('client_cpu_ms_per_submit')} ms; each web process's share of the server's: "
-                f"{', '.join(str(v) for v in load.get('server_cpu_share_per_process') or [])}.", ""]
+                f"{', '.join(str(v) for v in load.get('server_cpu_share_per_process') or [])}."
+                + _load_baseline(load), ""]
     fuzz = results.get("fuzz") or {}
     if "requests" in fuzz:
         out += [f"**Fuzzing** (schemathesis against /api/v1/openapi.json): {fuzz['operations']} operations, "
                 f"{fuzz['requests']} requests in {fuzz['seconds']} s, {fuzz['server_errors']} server errors; "
                 f"statuses {fuzz['by_status']}.", ""]
     return "\n".join(out)
+
+
+def _load_baseline(load: dict) -> str:
+    base = load.get("baseline") or {}
+    if not base.get("submit_p95_ms"):
+        return ""
+    return (f" Baseline in the same run, the same bursts against a bare WSGI app that only receives the body, served by "
+            f"the same gunicorn settings: submit p95 {base['submit_p95_ms']} ms, server CPU {base['server_cpu_ms_per_submit']} ms "
+            f"per submission; the app's submit p95 is {load.get('submit_p95_vs_baseline')}× that.")

@@ -27,13 +27,16 @@ def free_port() -> int:
 class LocalService:
     """``with LocalService(tmp) as service: service.url``, or start()/stop() by hand."""
 
-    def __init__(self, data_dir: Path, *, worker: bool = True, web_workers: int = 1, **env: str):
-        """``web_workers`` gunicorn processes (the rest of gunicorn.conf.py applies); ``env`` adds variables."""
+    def __init__(self, data_dir: Path, *, worker: bool = True, web_workers: int = 1,
+                 app: str = "paksatalker_site.wsgi:application", **env: str):
+        """``web_workers`` gunicorn processes serving ``app`` (the rest of gunicorn.conf.py applies);
+        ``env`` adds variables."""
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.with_worker = worker
         self.web_workers = web_workers
+        self.app = app
         self.env = {**os.environ, "PAKSA_DATA_DIR": str(data_dir), "PAKSA_HUEY_IMMEDIATE": "0",
                     "DJANGO_SETTINGS_MODULE": "paksatalker_site.settings",
                     "PAKSA_WEB_WORKERS": str(web_workers), **env}
@@ -67,7 +70,7 @@ class LocalService:
                 self.start_worker()
             web_log = self.logs / "web.log"
             self._web_log_start = web_log.stat().st_size if web_log.exists() else 0
-            self.web = self._spawn([sys.executable, "-m", "gunicorn", "paksatalker_site.wsgi:application", "--bind",
+            self.web = self._spawn([sys.executable, "-m", "gunicorn", self.app, "--bind",
                                     f"127.0.0.1:{self.port}"], "web.log")
             # Up once every gunicorn worker has done its warm-up (gunicorn.conf.py logs it).
             deadline = time.monotonic() + 90
