@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -80,59 +81,83 @@ class LoadTally:
 
 
 # No answer, or one that is not HTTP: counted as a connection error.
-ANSWER_ERRORS = (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError)
+ANSWER_ERRORS = (TimeoutError, OSError, ValueError, IndexError)
 
 
 class HttpConnection:
-    """One client's HTTP/1.1 connection: a request written in one go, a response read by
-    its Content-Length, and the connection kept for the next request unless the server
-    closes it. Small on purpose: the load generator shares the server's two cores, and a
-    general client (aiohttp) spent 0.9-1.0 ms of CPU per submission against about 0.6 ms for this."""
+    """One client's HTTP/1.1 connection: a request sent in one go, a response read by its
+    Content-Length, and the connection kept for the next request unless the server closes
+    it. Small on purpose, since the load generator shares the server's two cores: a raw
+    socket through the event loop's sock_sendall/sock_recv, because asyncio's stream writer
+    (Python 3.11) copies the unsent rest of a 465 KB body on every partial send. Client CPU
+    per submission: about 0.52 ms, against 0.64 ms with asyncio streams and 0.9-1.0 ms with aiohttp."""
+
+    RECV_SIZE = 65536
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._sock: socket.socket | None = None
+        self._buffer = b""
 
     async def request(self, method: str, path: str, body: bytes = b"", content_type: str = "") -> tuple[int, bytes]:
-        reused = self._writer is not None
+        reused = self._sock is not None
         try:
             return await self._exchange(method, path, body, content_type)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except ConnectionError:
             if not reused:
                 raise
             self.close()  # the server ended an idle kept-alive connection: one retry on a new one
             return await self._exchange(method, path, body, content_type)
 
     async def _exchange(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        loop = asyncio.get_running_loop()
+        if self._sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                await loop.sock_connect(sock, (self.host, self.port))
+            except BaseException:
+                sock.close()
+                raise
+            self._sock, self._buffer = sock, b""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
         if body:
             head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        self._writer.write(head.encode() + b"\r\n" + body)
-        await self._writer.drain()
-        status_line = await self._reader.readline()
-        if not status_line:
-            raise ConnectionError("the server closed the connection without answering")
+        await loop.sock_sendall(self._sock, head.encode() + b"\r\n" + body)
+        while (head_end := self._buffer.find(b"\r\n\r\n")) < 0:
+            await self._receive("the server closed the connection without answering")
+        status_line, *header_lines = self._buffer[:head_end].split(b"\r\n")
+        self._buffer = self._buffer[head_end + 4:]
         status = int(status_line.split()[1])
         length, close = None, False
-        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+        for line in header_lines:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
                 length = int(value)
             elif name == b"connection":
                 close = value.strip().lower() == b"close"
-        payload = await self._reader.readexactly(length) if length is not None else await self._reader.read()
-        if close or length is None:
+        if length is None:  # the body runs to the end of the connection
+            while chunk := await loop.sock_recv(self._sock, self.RECV_SIZE):
+                self._buffer += chunk
+            length, close = len(self._buffer), True
+        while len(self._buffer) < length:
+            await self._receive("the server closed the connection mid-answer")
+        payload, self._buffer = self._buffer[:length], self._buffer[length:]
+        if close:
             self.close()
         return status, payload
 
+    async def _receive(self, closed_message: str) -> None:
+        chunk = await asyncio.get_running_loop().sock_recv(self._sock, self.RECV_SIZE)
+        if not chunk:
+            raise ConnectionError(closed_message)
+        self._buffer += chunk
+
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
 
 async def _burst(url: str, bodies: list[tuple[bytes, str]], polls: int, poll_interval: float, tally: LoadTally,
