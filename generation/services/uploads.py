@@ -96,12 +96,13 @@ def _png_chunks_check(upload: UploadedFile) -> None:
         if len(header) < 8:
             raise SyntaxError("truncated PNG: the file ends before its IEND chunk")
         length, kind = int.from_bytes(header[:4], "big"), header[4:]
+        name = kind.decode("latin-1")
         body = upload.read(length + 4)
         if len(body) < length + 4:
-            raise SyntaxError(f"truncated PNG: the {kind!r} chunk is cut short")
+            raise SyntaxError(f"truncated PNG: the {name} chunk is cut short")
         data = memoryview(body)[:length]
         if zlib.crc32(data, zlib.crc32(kind)) != int.from_bytes(body[length:], "big"):
-            raise SyntaxError(f"corrupt PNG: the {kind!r} chunk fails its CRC check")
+            raise SyntaxError(f"corrupt PNG: the {name} chunk fails its CRC check")
         if kind == b"IEND":
             return
 
