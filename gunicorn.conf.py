@@ -24,7 +24,6 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket = str(data_dir() / "gunicorn.ctl")
 
 
-
 # The loaded app's objects live for the whole process: move them to the collector's
 # permanent generation, which it never scans. Otherwise a worker's first full collection
 # writes to the header of every object it inherited, copying the master's memory page by

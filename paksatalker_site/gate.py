@@ -13,8 +13,9 @@ holds one. A multipart form that fits in FILE_UPLOAD_MAX_MEMORY_SIZE and under e
 per-file limit is received in one read and parsed from memory. A larger one is parsed as it
 arrives, exactly as the view would have parsed it: the per-file limits stop an oversized
 upload at its limit (uploads.py) and the files go to memory or temporary files. Any other
-body is copied into memory, or a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE. This middleware sits after the API key, rate limit and
-size checks: a refused client's body is never read.
+body is copied into memory, or a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE. This
+middleware sits after the API key, rate limit and size checks: a refused client's body is
+never read.
 """
 
 from __future__ import annotations
