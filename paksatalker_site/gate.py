@@ -10,12 +10,13 @@ returns).
 
 A request's body is received in full before it waits for a turn, so a slow client never
 holds one. A multipart form that fits in FILE_UPLOAD_MAX_MEMORY_SIZE and under every
-per-file limit is received in one read and parsed from memory. A larger one is parsed as it
-arrives, exactly as the view would have parsed it: the per-file limits stop an oversized
-upload at its limit (uploads.py) and the files go to memory or temporary files. Any other
-body is copied into memory, or a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE. This
-middleware sits after the API key, rate limit and size checks: a refused client's body is
-never read.
+per-file limit is received in one read and parsed from memory (form_parser.py). A larger one
+is parsed as it arrives, by Django's parser as the view would have parsed it: the per-file
+limits stop an oversized upload at its limit (uploads.py) and the files go to memory or
+temporary files. Any other body is copied into memory, or a temporary file above
+FILE_UPLOAD_MAX_MEMORY_SIZE. Bodies are received so with turns switched off too: only the
+turn is skipped. This middleware sits after the API key, rate limit and size checks: a
+refused client's body is never read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 
 from paksatalker_site.env import web_active_requests
+from paksatalker_site.form_parser import form_parse
 from paksatalker_site.responses import FORM_PARSE_ERRORS, form_error_response
 from paksatalker_site.uploads import smallest_field_limit
 
@@ -70,11 +72,16 @@ def body_receive(request):
     is_form = request.method == "POST" and request.content_type == "multipart/form-data"
     # A form small enough that no file in it can pass its limit is received first, in one
     # read; a larger one is parsed as it arrives, so the per-file limits stop it at the limit.
-    if not is_form or length <= min(settings.FILE_UPLOAD_MAX_MEMORY_SIZE, smallest_field_limit()):
+    in_memory = is_form and length <= min(settings.FILE_UPLOAD_MAX_MEMORY_SIZE, smallest_field_limit())
+    if not is_form or in_memory:
         _body_spool(request, length)
     if is_form:
         try:
-            request.POST  # noqa: B018  (parsed now; the view reads the parsed form and files)
+            if in_memory:
+                request._post, request._files = form_parse(
+                    request._spooled_body.getvalue(), request.META["CONTENT_TYPE"], request.encoding)
+            else:
+                request.POST  # noqa: B018  (parsed now; the view reads the parsed form and files)
         except FORM_PARSE_ERRORS as exc:
             return form_error_response(exc)
     return None
@@ -110,12 +117,12 @@ class RequestGateMiddleware:
         self.enabled = web_active_requests() > 0
 
     def __call__(self, request):
-        if not self.enabled:
-            return self.get_response(request)
         refused = body_receive(request)
         if refused is not None:
             return refused
         try:
+            if not self.enabled:
+                return self.get_response(request)
             with GATE.turn():
                 return self.get_response(request)
         finally:

@@ -82,10 +82,15 @@ def test_a_short_body_is_passed_on_short():
 
 def test_turns_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("PAKSA_WEB_ACTIVE_REQUESTS", "0")
-    request, _ = _post(b"payload")
-    original = request._stream
-    gate.RequestGateMiddleware(lambda req: HttpResponse("ok"))(request)
-    assert request._stream is original  # no spool, no turn
+    request, raw = _post(b"payload")
+    seen = {}
+
+    def view(req):
+        seen.update(pending=gate.GATE.pending, unread=len(b"payload") - raw.tell(), body=req.read())
+        return HttpResponse("ok")
+
+    gate.RequestGateMiddleware(view)(request)
+    assert seen == {"pending": 0, "unread": 0, "body": b"payload"}  # no turn taken; the body still arrives first
 
 
 class UnreadableInput(io.RawIOBase):
