@@ -9,7 +9,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-# zlib-ng's CRC-32 (the one PNG uses) is SIMD: 0.03 ms for a 465 KB photo, against 0.35 ms in zlib's.
 from zlib_ng.zlib_ng import crc32
 
 from generation.pipeline import media
@@ -90,7 +89,8 @@ PNG_SIGNATURE_BYTES = 8
 def _png_chunks_check(upload: UploadedFile) -> None:
     """Every chunk's CRC, up to IEND; no pixels inflated. Pillow's verify() makes the same
     walk, but with several Python calls per 8 KB chunk it cost more than the rest of the
-    submission's checks together."""
+    submission's checks together. zlib-ng's CRC-32 (the one PNG uses) is SIMD: 0.03 ms for a
+    465 KB photo, against 0.35 ms with zlib's."""
     upload.seek(PNG_SIGNATURE_BYTES)
     while True:
         header = upload.read(8)
