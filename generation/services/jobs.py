@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from generation.models import GenerationJob, JobKind, JobStatus
 from generation.selectors import jobs_queued_count
+from generation.services.rows import row_insert
 from paksatalker_site.errors import ApplicationError, BadRequest, JobCancelled, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,7 @@ def job_create(
             getattr(job, field_name).save(name, upload, save=False)
             stored.append(getattr(job, field_name))
     try:
-        with transaction.atomic():
-            job.save(force_insert=True)
+        row_insert(job)
     except Exception:
         _delete_files(stored)
         raise
