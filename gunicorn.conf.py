@@ -31,6 +31,9 @@ control_socket = str(data_dir() / "gunicorn.ctl")
 # less submit latency under a burst with the freeze (Python's gc.freeze docs advise this
 # for forking servers).
 def pre_fork(server, worker):
+    from django.db import connections
+
+    connections.close_all()  # a forked worker must not share the master's database connections
     gc.freeze()
 
 

@@ -18,7 +18,6 @@ def app_warm() -> None:
     """Imports and one-off probes: the URL tree and its schemas, task registration, the
     modules the request paths import lazily (the engines' too), ffmpeg's version and
     filters, and the expression checks (answered by a child process)."""
-    from django.db import connections
     from django.urls import get_resolver
 
     started = time.perf_counter()
@@ -37,8 +36,6 @@ def app_warm() -> None:
     media.ffmpeg_filters()
     # The expression checks load models: a throwaway child runs them, the workers inherit the answer.
     engine_statuses_prefetch(configured_models_dir())
-    # Forked workers must not share the master's database connections.
-    connections.close_all()
     logger.info("web app warmed in %.2f s (%d URL patterns)", time.perf_counter() - started, len(patterns))
 
 

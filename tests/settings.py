@@ -12,3 +12,8 @@ if "PAKSA_DATA_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _data_dir, True)
 
 from paksatalker_site.settings import *  # noqa: E402,F403
+
+# A file database, as in production (WAL, busy timeout): threads that render while the
+# test polls get SQLite's lock waits, not the shared-cache "table is locked" of an
+# in-memory test database, which no timeout retries.
+DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405

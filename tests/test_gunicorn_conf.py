@@ -54,3 +54,16 @@ def test_workers_start_with_the_loaded_app_frozen_out_of_the_collector(monkeypat
         assert frozen_in_master > 1000 and gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+
+
+def test_the_master_closes_its_database_connections_before_each_fork(monkeypatch):
+    closed = []
+    monkeypatch.setattr("django.db.connections.close_all", lambda: closed.append(True))
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    try:
+        conf["pre_fork"](None, None)
+    finally:
+        import gc
+
+        gc.unfreeze()
+    assert closed == [True]  # a forked worker must not share the master's connections

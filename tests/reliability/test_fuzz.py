@@ -6,7 +6,9 @@ import pytest
 
 from generation.bench.fuzz import fuzz_schema
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+# Transactional: the WSGI app closes, at the end of each request, a connection left inside a
+# transaction (Django's close_old_connections), as it would the test's own.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_no_operation_answers_5xx(settings, queued_only):
