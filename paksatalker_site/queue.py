@@ -18,6 +18,14 @@ class SqliteWalStorage(SqliteStorage):
         conn.execute("pragma synchronous=NORMAL")
         return conn
 
+    def enqueue(self, data, priority=None):
+        # One INSERT in autocommit mode, where Huey wraps it in BEGIN EXCLUSIVE ... COMMIT: the
+        # write lock is then held only inside SQLite, never across a return to Python, where
+        # another thread of the process can keep the GIL for up to 5 ms while every other web
+        # process's enqueue sleeps in SQLite's busy handler.
+        self.sql("insert into task (queue, data, priority) values (?, ?, ?)",
+                 (self.name, self.to_blob(data), priority or 0))
+
 
 class SqliteWalHuey(Huey):
     storage_class = SqliteWalStorage
