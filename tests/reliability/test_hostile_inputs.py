@@ -135,15 +135,19 @@ def test_non_utf8_text_is_refused(client, settings, queued_only, inputs):
     assert stored_files(settings.MEDIA_ROOT) == []
 
 
-# Bodies Django's form parser itself refuses: (case id, body, Content-Type, status, words in detail).
+# Bodies the form parsers refuse: (case id, body, Content-Type, status, words in detail).
 BROKEN_FORMS = [
     ("multipart_without_a_boundary", b"--x\r\n\r\nhi\r\n--x--\r\n", "multipart/form-data", 400, ["multipart", "boundary"]),
+    ("bytes_before_the_first_boundary", b"junk--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nHi.\r\n--b--\r\n",
+     "multipart/form-data; boundary=b", 400, ["multipart", "first boundary"]),
+    ("a_boundary_followed_by_other_bytes", b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nHi.\r\n--bjunk\r\n",
+     "multipart/form-data; boundary=b", 400, ["multipart", "after boundary"]),
     ("text_fields_over_2_mb", b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n" + b"a" * (3 << 20)
      + b"\r\n--b--\r\n", "multipart/form-data; boundary=b", 413, ["text fields", "2 MB"]),
 ]
 
 
-@pytest.mark.parametrize("turns", ["1", "0"], ids=["parsed_before_the_turn", "parsed_in_the_view"])
+@pytest.mark.parametrize("turns", ["1", "0"], ids=["turns_on", "turns_off"])
 @pytest.mark.parametrize("case, body, content_type, status, words", BROKEN_FORMS, ids=[c[0] for c in BROKEN_FORMS])
 def test_a_form_the_parser_refuses_is_a_4xx(settings, queued_only, monkeypatch, turns, case, body, content_type, status, words):
     from django.test import Client
