@@ -66,7 +66,7 @@ def image_check(upload: UploadedFile, *, field: str = "image", limit: int | None
             raise PayloadTooLarge(f"{field}: the image has too many pixels.") from exc
         raise UnsupportedMediaType(f"{field}: the file is not an image (PNG, JPEG, WebP, BMP, TIFF or GIF).") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedMediaType(f"{field}: the image could not be decoded ({exc}).") from exc
+        raise UnsupportedMediaType(f"{field}: the image is damaged or incomplete ({exc}).") from exc
     finally:
         upload.seek(0)
     if min(width, height) < MIN_IMAGE_SIDE:

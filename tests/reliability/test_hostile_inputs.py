@@ -90,9 +90,9 @@ def _multipart_raw_text(text_bytes: bytes, image: bytes) -> tuple[bytes, str]:
 
 # (case id, builder(astronaut_png_bytes, speech_wav_bytes) -> form data, status, words in detail)
 CASES = [
-    ("truncated_png", lambda png, wav: {"image": _file("a.png", png[: len(png) // 2]), "audio": _file("s.wav", wav)}, 415, ["image", "decoded"]),
+    ("truncated_png", lambda png, wav: {"image": _file("a.png", png[: len(png) // 2]), "audio": _file("s.wav", wav)}, 415, ["image", "damaged or incomplete", "cut short"]),
     ("png_cut_before_iend", lambda png, wav: {"image": _file("a.png", png[:-12]), "audio": _file("s.wav", wav)}, 415, ["image", "IEND"]),
-    ("png_with_a_corrupt_chunk", lambda png, wav: {"image": _file("a.png", _flip_byte(png, len(png) // 2)), "audio": _file("s.wav", wav)}, 415, ["image", "decoded", "the IDAT chunk fails its CRC"]),
+    ("png_with_a_corrupt_chunk", lambda png, wav: {"image": _file("a.png", _flip_byte(png, len(png) // 2)), "audio": _file("s.wav", wav)}, 415, ["image", "damaged or incomplete", "the IDAT chunk fails its CRC"]),
     ("one_pixel_image", lambda png, wav: {"image": _file("a.png", image_bytes((1, 1))), "audio": _file("s.wav", wav)}, 422, ["image", "1x1"]),
     ("png_bomb_20000x20000", lambda png, wav: {"image": _file("a.png", png_bomb()), "audio": _file("s.wav", wav)}, 413, ["image", "pixels"]),
     ("silent_audio", lambda png, wav: {"image": _file("a.png", png), "audio": _file("s.wav", wav_bytes(np.zeros(32000, np.int16)))}, 422, ["audio", "silent"]),
