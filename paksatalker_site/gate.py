@@ -10,10 +10,9 @@ returns).
 
 A request's body is received in full before it waits for a turn, so a slow client never
 holds one. A multipart form that fits in FILE_UPLOAD_MAX_MEMORY_SIZE and under every
-per-file limit is received in one read and parsed from memory (form_parser.py). A larger one
-is parsed as it arrives, by Django's parser as the view would have parsed it: the per-file
-limits stop an oversized upload at its limit (uploads.py) and the files go to memory or
-temporary files. Any other body is copied into memory, or a temporary file above
+per-file limit is received in one read and parsed from memory. A larger one is parsed as it
+arrives: the per-file limits stop an oversized upload at its limit and the files go to
+temporary files (both by form_parser.py, for every POST form). Any other body is copied into memory, or a temporary file above
 FILE_UPLOAD_MAX_MEMORY_SIZE. Bodies are received so with turns switched off too: only the
 turn is skipped. This middleware sits after the API key, rate limit and size checks: a
 refused client's body is never read.
@@ -30,7 +29,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 
 from paksatalker_site.env import web_active_requests
-from paksatalker_site.form_parser import form_parse
+from paksatalker_site.form_parser import form_parse, form_parse_stream
 from paksatalker_site.responses import FORM_PARSE_ERRORS, form_error_response
 from paksatalker_site.uploads import smallest_field_limit
 
@@ -81,7 +80,9 @@ def body_receive(request):
                 request._post, request._files = form_parse(
                     request._spooled_body.getvalue(), request.META["CONTENT_TYPE"], request.encoding)
             else:
-                request.POST  # noqa: B018  (parsed now; the view reads the parsed form and files)
+                request._post, request._files = form_parse_stream(
+                    request._stream, length, request.META["CONTENT_TYPE"], request.encoding)
+                request._read_started = True  # as after Django's own parse: request.body is gone
         except FORM_PARSE_ERRORS as exc:
             return form_error_response(exc)
     return None

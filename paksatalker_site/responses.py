@@ -47,8 +47,8 @@ def application_error_response(exc: ApplicationError) -> JsonResponse:
     return error_response(exc.status_code, exc.detail, headers=headers)
 
 
-# What Django's form parser raises on a body it refuses; with our upload handlers' errors
-# (a file over its limit), every way a form can be refused while it is parsed.
+# What a form parser raises on a body it refuses (form_parser.py raises Django's exceptions,
+# and PayloadTooLarge for a file over its field's limit): every way a form can be refused.
 DJANGO_FORM_ERRORS = (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 FORM_PARSE_ERRORS = (ApplicationError, *DJANGO_FORM_ERRORS)
 

@@ -208,12 +208,6 @@ LOGGING = {
 # Outermost, so CORS headers reach every /api/v1 response, errors included, and a
 # client without a key is refused before anything reads its body.
 MIDDLEWARE.insert(0, "paksatalker_site.security.ApiSecurityMiddleware")
-# Per-field limits while the body streams in; then Django's own handlers store it.
-FILE_UPLOAD_HANDLERS = [
-    "paksatalker_site.uploads.FieldSizeLimitUploadHandler",
-    "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
-]
 # Rate-limit counters live in the cache: Redis shared by every web node when
 # REDIS_URL is set; per process otherwise (each gunicorn worker counts alone).
 if REDIS_URL:

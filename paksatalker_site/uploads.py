@@ -1,21 +1,13 @@
-"""Per-field upload limits, enforced while the multipart body streams in.
+"""Per-field upload limits: how many bytes each file field of a form may carry.
 
-Registered first in FILE_UPLOAD_HANDLERS: it sees every chunk before the memory
-or temporary-file handlers store it, and raises PayloadTooLarge (413, naming the
-field) as soon as a file field passes its limit, so an oversized upload is
-never buffered whole, in memory or on disk.
+form_parser.py enforces them while a form is parsed, stopping an oversized file at its limit
+with a 413 that names the field; the gate (gate.py) uses the smallest of them to decide which
+forms can be received whole before they are parsed.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler
-
-from paksatalker_site.errors import PayloadTooLarge
-
-logger = logging.getLogger(__name__)
 
 # Form field name -> settings attribute holding its byte limit.
 FIELD_LIMIT_SETTINGS = {
@@ -42,24 +34,3 @@ def human_bytes(size: int) -> str:
     if size >= 1 << 10:
         return f"{size / (1 << 10):.0f} KB"
     return f"{size} bytes"
-
-
-class FieldSizeLimitUploadHandler(FileUploadHandler):
-    """Counts the bytes of each file field and stops the upload past its limit."""
-
-    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
-        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
-        self.limit = field_limit(field_name)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            logger.info("upload field %s passed its limit of %s bytes", self.field_name, self.limit)
-            raise PayloadTooLarge(
-                f"{self.field_name}: the file is larger than the limit of {human_bytes(self.limit)}."
-            )
-        return raw_data  # the next handler stores it
-
-    def file_complete(self, file_size):
-        return None  # storing is the memory / temporary-file handlers' job

@@ -1,4 +1,4 @@
-"""Forms received whole are parsed in one pass, into what Django's own parser builds."""
+"""Forms are parsed strictly, whole or as they arrive, into what Django's own parser builds."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import io
 
 import pytest
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.test import override_settings
 
-from paksatalker_site.form_parser import form_parse
+from paksatalker_site.errors import PayloadTooLarge
+from paksatalker_site.form_parser import STREAM_CHUNK, form_parse, form_parse_stream
 
 CONTENT_TYPE = "multipart/form-data; boundary=XyZ"
 
@@ -97,3 +99,58 @@ def test_the_text_field_size_limit_holds_and_files_do_not_count():
     form_parse(_body(_part("a", b"x" * 90), _part("image", b"y" * 1000, filename="a.png")), CONTENT_TYPE)
     with pytest.raises(RequestDataTooBig):
         form_parse(_body(_part("a", b"x" * 60), _part("b", b"x" * 60)), CONTENT_TYPE)
+
+
+class CountingStream(io.BytesIO):
+    def read(self, size=-1, /):
+        chunk = super().read(size)
+        self.taken = getattr(self, "taken", 0) + len(chunk)
+        return chunk
+
+
+def _stream_parse(body: bytes, declared: int | None = None):
+    stream = CountingStream(body)
+    return form_parse_stream(stream, len(body) if declared is None else declared, CONTENT_TYPE), stream
+
+
+def test_a_form_parsed_as_it_arrives_gives_the_same_fields_and_files_on_disk(settings, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    photo = bytes(range(256)) * 4000 + b"\r\n--XyY"  # 1 MB: several reads
+    body = _body(_part("prompt", b"Hello."), _part("image", photo, filename="face.png", content_type="image/png"),
+                 _part("audio", b"", filename=""))
+    (fields, files), stream = _stream_parse(body)
+    assert dict(fields.lists()) == dict(form_parse(body, CONTENT_TYPE)[0].lists())
+    image = files["image"]
+    assert isinstance(image, TemporaryUploadedFile) and image.temporary_file_path().startswith(str(tmp_path))
+    assert (image.name, image.content_type, image.size, image.read()) == ("face.png", "image/png", len(photo), photo)
+    assert stream.taken == len(body)
+    image.close()
+    assert list(tmp_path.iterdir()) == []  # closed with the request: the temporary file goes too
+
+
+@override_settings(PAKSA_MAX_IMAGE_BYTES=100_000)
+def test_a_file_over_its_limit_stops_the_upload_there_and_leaves_nothing(settings, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    body = _body(_part("avatar", b"x" * 50_000, filename="a.bin"), _part("image", b"q" * 3_000_000, filename="a.png"))
+    with pytest.raises(PayloadTooLarge, match="image: the file is larger than the limit of 98 KB"):
+        _stream_parse(body)
+    stream = CountingStream(body)
+    with pytest.raises(PayloadTooLarge):
+        form_parse_stream(stream, len(body), CONTENT_TYPE)
+    assert stream.taken <= 150_000 + STREAM_CHUNK  # refused near the limit, not after 3 MB
+    assert list(tmp_path.iterdir()) == []  # the file already received is removed too
+
+
+def test_a_body_shorter_than_declared_is_refused():
+    body = _body(_part("prompt", b"x" * 1000))
+    with pytest.raises(MultiPartParserError, match="end of multipart stream"):
+        _stream_parse(body[:500], declared=len(body))
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_text_fields_over_their_limit_stop_the_upload_there():
+    body = _body(_part("prompt", b"a" * 3_000_000))
+    stream = CountingStream(body)
+    with pytest.raises(RequestDataTooBig):
+        form_parse_stream(stream, len(body), CONTENT_TYPE)
+    assert stream.taken <= STREAM_CHUNK

@@ -204,17 +204,3 @@ def test_oversized_field_is_stopped_while_streaming(client, settings, queued_onl
                                       "backgroundImage": _file("b.png", png)}), 413, "backgroundImage")
     assert GenerationJob.objects.count() == 0
     assert stored_files(settings.MEDIA_ROOT) == []
-
-
-def test_upload_handler_raises_before_buffering(settings):
-    from paksatalker_site.errors import PayloadTooLarge
-    from paksatalker_site.uploads import FieldSizeLimitUploadHandler
-
-    settings.PAKSA_MAX_IMAGE_BYTES = 1000
-    handler = FieldSizeLimitUploadHandler()
-    handler.new_file("image", "a.png", "image/png", None)
-    assert handler.receive_data_chunk(b"x" * 600, 0) == b"x" * 600
-    with pytest.raises(PayloadTooLarge, match="image"):
-        handler.receive_data_chunk(b"x" * 600, 600)
-    handler.new_file("other", "a.bin", "application/octet-stream", None)
-    assert handler.receive_data_chunk(b"x" * 5000, 0)  # no per-field limit of its own
