@@ -9,13 +9,13 @@ slow client and sending a response (event streams and downloads are sent after t
 returns).
 
 A request's body is received in full before it waits for a turn, so a slow client never
-holds one. A multipart form that fits in FILE_UPLOAD_MAX_MEMORY_SIZE and under every
-per-file limit is received in one read and parsed from memory. A larger one is parsed as it
-arrives: the per-file limits stop an oversized upload at its limit and the files go to
-temporary files (both by form_parser.py, for every POST form). Any other body is copied into memory, or a temporary file above
-FILE_UPLOAD_MAX_MEMORY_SIZE. Bodies are received so with turns switched off too: only the
-turn is skipped. This middleware sits after the API key, rate limit and size checks: a
-refused client's body is never read.
+holds one. Every POST form is parsed here, by form_parser.py: one that fits in
+FILE_UPLOAD_MAX_MEMORY_SIZE and under every per-file limit is received in one read and
+parsed from memory; a larger one is parsed as it arrives, its files going to temporary
+files, and the per-file limits stop an oversized upload at its limit. Any other body is
+copied into memory, or a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE. Bodies are
+received this way with turns switched off too: only the turn is skipped. This middleware
+sits after the API key, rate limit and size checks: a refused client's body is never read.
 """
 
 from __future__ import annotations
