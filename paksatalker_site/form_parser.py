@@ -98,6 +98,7 @@ class _FormBuilder:
 
     def begin(self, segment: multipart.MultipartSegment) -> None:
         self.segment, self.chunks, self.file, self.received = segment, [], None, 0
+        self.keep = bool(not segment.filename or _file_name(segment))  # a dropped file's bytes are not held
         if not segment.filename:  # as in Django, filename="" (a file input left empty) makes a text field
             self.field_count += 1
             if settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None and self.field_count > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
@@ -120,7 +121,7 @@ class _FormBuilder:
             raise PayloadTooLarge(f"{self.segment.name}: the file is larger than the limit of {human_bytes(self.limit)}.")
         if self.file is not None:
             self.file.write(chunk)
-        else:
+        elif self.keep:
             self.chunks.append(chunk)
 
     def end(self) -> None:

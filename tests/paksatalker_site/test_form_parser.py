@@ -154,3 +154,17 @@ def test_text_fields_over_their_limit_stop_the_upload_there():
     with pytest.raises(RequestDataTooBig):
         form_parse_stream(stream, len(body), CONTENT_TYPE)
     assert stream.taken <= STREAM_CHUNK
+
+
+def test_a_dropped_file_part_is_not_held_in_memory_while_it_streams():
+    import tracemalloc
+
+    body = _body(_part("junk", b"z" * 8_000_000, filename="../"), _part("prompt", b"Hi."))
+    tracemalloc.start()
+    try:
+        (fields, files), _ = _stream_parse(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fields.dict() == {"prompt": "Hi."} and not files
+    assert peak < 2_000_000  # read in 256 KB pieces and let go, not gathered into 8 MB
