@@ -98,7 +98,7 @@ class _FormBuilder:
 
     def begin(self, segment: multipart.MultipartSegment) -> None:
         self.segment, self.chunks, self.file, self.received = segment, [], None, 0
-        self.keep = bool(not segment.filename or _file_name(segment))  # a dropped file's bytes are not held
+        self.file_name = _file_name(segment) if segment.filename else ""
         if not segment.filename:  # as in Django, filename="" (a file input left empty) makes a text field
             self.field_count += 1
             if settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None and self.field_count > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
@@ -109,8 +109,8 @@ class _FormBuilder:
         if settings.DATA_UPLOAD_MAX_NUMBER_FILES is not None and self.file_count > settings.DATA_UPLOAD_MAX_NUMBER_FILES:
             raise TooManyFilesSent("The number of files exceeded settings.DATA_UPLOAD_MAX_NUMBER_FILES.")
         self.limit = field_limit(segment.name)
-        if self.spool and _file_name(segment):
-            self.file = TemporaryUploadedFile(_file_name(segment), segment.content_type or "", 0, segment.charset)
+        if self.spool and self.file_name:
+            self.file = TemporaryUploadedFile(self.file_name, segment.content_type or "", 0, segment.charset)
 
     def data(self, chunk: bytes) -> None:
         self.received += len(chunk)
@@ -121,7 +121,7 @@ class _FormBuilder:
             raise PayloadTooLarge(f"{self.segment.name}: the file is larger than the limit of {human_bytes(self.limit)}.")
         if self.file is not None:
             self.file.write(chunk)
-        elif self.keep:
+        elif self.file_name or not self.segment.filename:  # a dropped file's bytes are not held
             self.chunks.append(chunk)
 
     def end(self) -> None:
@@ -133,8 +133,8 @@ class _FormBuilder:
             self.file.seek(0)
             self.files.appendlist(segment.name, self.file)
             self.file = None
-        elif _file_name(segment):
-            upload = InMemoryUploadedFile(io.BytesIO(data), segment.name, _file_name(segment), segment.content_type or "",
+        elif self.file_name:
+            upload = InMemoryUploadedFile(io.BytesIO(data), segment.name, self.file_name, segment.content_type or "",
                                           len(data), segment.charset)
             self.files.appendlist(segment.name, upload)
         self.chunks = []
