@@ -10,6 +10,7 @@ import pytest
 
 from generation.models import GenerationJob, JobStatus
 from generation.pipeline import media
+from generation.pipeline.render import SPAN_ENGINE_PREPARE
 from tests.generation.helpers import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,10 +111,12 @@ def test_cancel_stops_a_running_render(client, astronaut_path, speech_wav, setti
 
     worker = threading.Thread(target=job_run, kwargs={"job_id": task_id})
     worker.start()
+    # The engine is at work once progress reaches its span: the stage then moves from
+    # "Rendering (native)" to the engine's own ("animating") within milliseconds.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "Rendering" not in _status(client, task_id)["stage"]:
+    while time.monotonic() < deadline and _status(client, task_id)["progress"] < SPAN_ENGINE_PREPARE[0]:
         time.sleep(0.1)
-    assert "Rendering" in _status(client, task_id)["stage"]
+    assert _status(client, task_id)["progress"] >= SPAN_ENGINE_PREPARE[0]
     response = client.post(f"/api/v1/status/{task_id}/cancel")
     assert response.status_code == 200 and response.json()["data"]["status"] == "cancelled"
     cancelled_at = time.monotonic()
