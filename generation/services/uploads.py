@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import mmap
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,13 +113,20 @@ def _png_chunks_check(upload: UploadedFile) -> None:
 
 @contextmanager
 def _upload_buffer(upload: UploadedFile) -> Iterator[memoryview]:
-    """The whole upload as one buffer: an in-memory upload's own, without a copy; otherwise read."""
+    """The whole upload as one buffer, without a copy: an in-memory upload's own buffer, or
+    a spooled upload's temporary file mapped into memory (it may be up to the 15 MB limit)."""
     if isinstance(upload.file, io.BytesIO):
         with upload.file.getbuffer() as view:
             yield view
         return
-    upload.seek(0)
-    with memoryview(upload.read()) as view:
+    try:
+        fileno = upload.file.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # neither: a file-like object of some other kind
+        upload.seek(0)
+        with memoryview(upload.read()) as view:
+            yield view
+        return
+    with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
         yield view
 
 
