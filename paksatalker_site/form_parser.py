@@ -34,7 +34,7 @@ from paksatalker_site.uploads import field_limit, human_bytes
 
 logger = logging.getLogger(__name__)
 
-STREAM_CHUNK = 256 * 1024
+READ_CHUNK = 256 * 1024
 
 
 def form_parse(body: bytes, content_type: str, encoding: str | None = None) -> tuple[QueryDict, MultiValueDict]:
@@ -44,15 +44,16 @@ def form_parse(body: bytes, content_type: str, encoding: str | None = None) -> t
 
 def form_parse_stream(stream, length: int, content_type: str, encoding: str | None = None) -> tuple[QueryDict, MultiValueDict]:
     """The fields and files of a multipart/form-data body read from ``stream`` as it arrives."""
-    return _parse(_chunks(stream, length), length, content_type, encoding, spool=True)
+    return _parse(body_chunks(stream, length), length, content_type, encoding, spool=True)
 
 
-def _chunks(stream, length: int):
+def body_chunks(stream, length: int):
+    """A request body of ``length`` bytes, read in pieces; it ends early if the client sent less."""
     received = 0
     while received < length:
-        chunk = stream.read(min(STREAM_CHUNK, length - received))
+        chunk = stream.read(min(READ_CHUNK, length - received))
         if not chunk:
-            return  # the client sent less than it declared: the parser reports the cut
+            return
         received += len(chunk)
         yield chunk
 

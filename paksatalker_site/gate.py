@@ -29,11 +29,9 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 
 from paksatalker_site.env import web_active_requests
-from paksatalker_site.form_parser import form_parse, form_parse_stream
+from paksatalker_site.form_parser import body_chunks, form_parse, form_parse_stream
 from paksatalker_site.responses import FORM_PARSE_ERRORS, form_error_response
 from paksatalker_site.uploads import smallest_field_limit
-
-SPOOL_CHUNK = 256 * 1024
 
 
 class RequestGate:
@@ -91,19 +89,16 @@ def body_receive(request):
 def _body_spool(request, length: int) -> None:
     """Copy the body to memory, or to a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE.
 
-    Up to that size (where Django keeps uploaded files in memory anyway) the body is taken
-    in one read: gunicorn copies what it has buffered on every read, so the form parser's
-    64 KB reads straight from the socket copied a 465 KB upload several times over.
+    Up to that size the body is taken in one read: gunicorn copies what it has buffered on
+    every read, so many small reads of a 465 KB upload copied it several times over. A form
+    among these bodies is then parsed from that copy.
     """
     if length <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
         body = request._stream.read(length)
         spool, received = io.BytesIO(body), len(body)
     else:
         spool, received = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE), 0
-        while received < length:
-            chunk = request._stream.read(min(length - received, SPOOL_CHUNK))
-            if not chunk:
-                break  # the client sent less than it declared; the view's reader sees the short body
+        for chunk in body_chunks(request._stream, length):  # a short body stays short for the view's reader
             spool.write(chunk)
             received += len(chunk)
         spool.seek(0)

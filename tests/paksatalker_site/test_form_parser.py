@@ -12,7 +12,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.test import override_settings
 
 from paksatalker_site.errors import PayloadTooLarge
-from paksatalker_site.form_parser import STREAM_CHUNK, form_parse, form_parse_stream
+from paksatalker_site.form_parser import READ_CHUNK, form_parse, form_parse_stream
 
 CONTENT_TYPE = "multipart/form-data; boundary=XyZ"
 
@@ -137,7 +137,7 @@ def test_a_file_over_its_limit_stops_the_upload_there_and_leaves_nothing(setting
     stream = CountingStream(body)
     with pytest.raises(PayloadTooLarge):
         form_parse_stream(stream, len(body), CONTENT_TYPE)
-    assert stream.taken <= 150_000 + STREAM_CHUNK  # refused near the limit, not after 3 MB
+    assert stream.taken <= 150_000 + READ_CHUNK  # refused near the limit, not after 3 MB
     assert list(tmp_path.iterdir()) == []  # the file already received is removed too
 
 
@@ -153,7 +153,7 @@ def test_text_fields_over_their_limit_stop_the_upload_there():
     stream = CountingStream(body)
     with pytest.raises(RequestDataTooBig):
         form_parse_stream(stream, len(body), CONTENT_TYPE)
-    assert stream.taken <= STREAM_CHUNK
+    assert stream.taken <= READ_CHUNK
 
 
 def test_a_dropped_file_part_is_not_held_in_memory_while_it_streams():
