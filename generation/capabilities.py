@@ -59,6 +59,6 @@ def capabilities_get() -> dict:
 
 
 def _background_capabilities() -> dict:
-    from generation.pipeline.background import background_capabilities
+    from generation.pipeline.background.compose import background_capabilities
 
     return background_capabilities()

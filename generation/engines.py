@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @functools.lru_cache(maxsize=1)
 def engines_get() -> dict[str, Engine]:
-    from generation.pipeline.engines.native import NativeEngine
+    from generation.pipeline.engines.native.engine import NativeEngine
     from generation.pipeline.engines.still import StillEngine
 
     engines: dict[str, Engine] = {"sadtalker": _sadtalker(), "wav2lip": _wav2lip(), "native": NativeEngine(), "still": StillEngine()}
@@ -24,7 +24,7 @@ def engines_get() -> dict[str, Engine]:
 
 
 def _sadtalker() -> Engine:
-    from generation.pipeline.engines.sadtalker import SadTalkerConfig, SadTalkerEngine
+    from generation.pipeline.engines.sadtalker.engine import SadTalkerConfig, SadTalkerEngine
 
     return SadTalkerEngine(
         SadTalkerConfig(
@@ -41,7 +41,7 @@ def _sadtalker() -> Engine:
 
 
 def _wav2lip() -> Engine:
-    from generation.pipeline.engines.wav2lip import Wav2LipEngine
+    from generation.pipeline.engines.wav2lip.engine import Wav2LipEngine
 
     return Wav2LipEngine(settings.MODELS_DIR / "wav2lip", batch_size=8, threads=settings.PAKSA_RENDER_THREADS)
 

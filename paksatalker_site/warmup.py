@@ -22,7 +22,7 @@ def app_warm() -> None:
 
     started = time.perf_counter()
     patterns = get_resolver().url_patterns  # builds the Ninja routers and their schemas
-    import generation.pipeline.background  # noqa: F401  (submission checks background options)
+    import generation.pipeline.background.compose  # noqa: F401  (submission checks background options)
     import generation.tasks  # noqa: F401  (registers the Huey tasks submissions enqueue)
     from expressions.engines.registry import engine_statuses_prefetch
     from expressions.selectors import configured_models_dir

@@ -11,12 +11,13 @@ import numpy as np
 
 from generation.bench.media import astronaut_png, speech_wav
 from generation.pipeline import face as face_stage
-from generation.pipeline import media, speech
+from generation.pipeline import media
 from generation.pipeline import render as pipeline
-from generation.pipeline.engines.native import NativeEngine
+from generation.pipeline.engines.native.engine import NativeEngine
 from generation.pipeline.engines.still import StillEngine
-from generation.pipeline.lipsync_report import eye_openness, mouth_aperture
-from generation.pipeline.phonemes import BILABIALS, OPEN_VOWELS
+from generation.pipeline.measure.lipsync import eye_openness, mouth_aperture
+from generation.pipeline.speech import timeline as speech
+from generation.pipeline.speech.phonemes import BILABIALS, OPEN_VOWELS
 from generation.pipeline.types import RenderRequest
 
 FPS = 25

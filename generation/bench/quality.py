@@ -7,9 +7,9 @@ from pathlib import Path
 
 from generation.bench.media import astronaut_png, speech_wav
 from generation.pipeline import render as pipeline
-from generation.pipeline.engines.native import NativeEngine
+from generation.pipeline.engines.native.engine import NativeEngine
 from generation.pipeline.engines.still import StillEngine
-from generation.pipeline.lipsync_report import lipsync_report
+from generation.pipeline.measure.lipsync import lipsync_report
 from generation.pipeline.types import RenderRequest
 
 TARGETS = {

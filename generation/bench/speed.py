@@ -11,7 +11,7 @@ from pathlib import Path
 from generation.bench.media import astronaut_png, speech_wav
 from generation.pipeline import media
 from generation.pipeline import render as pipeline
-from generation.pipeline.engines.native import NativeEngine
+from generation.pipeline.engines.native.engine import NativeEngine
 from generation.pipeline.engines.still import StillEngine
 from generation.pipeline.types import RenderRequest
 
@@ -99,7 +99,7 @@ def peak_memory_mb() -> float:
 def background_render_cost(resolution: str = "720p", seconds: float = 10.0, rounds: int = 2) -> dict:
     """Native renders with each background mode against the same render without one:
     the render stage's time ratio, measured in the same run."""
-    from generation.pipeline.background import BackgroundStage
+    from generation.pipeline.background.compose import BackgroundStage
     from generation.pipeline.types import BackgroundOptions
 
     modes = {"blur": BackgroundOptions(mode="blur"), "portrait": BackgroundOptions(mode="portrait"),

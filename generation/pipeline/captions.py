@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from generation.pipeline.phonemes import normalize_text
+from generation.pipeline.speech.phonemes import normalize_text
 from generation.pipeline.types import PhoneTimeline, Word
 
 logger = logging.getLogger(__name__)

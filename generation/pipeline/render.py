@@ -67,7 +67,7 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     # 2. Audio normalised once: 16 kHz mono WAV.
     with _timed(timings, "audio"):
         progress(SPAN_AUDIO[0], "Normalising audio")
-        from generation.pipeline import speech
+        from generation.pipeline.speech import timeline as speech
 
         audio = speech.load_audio(audio_path, request.work_dir)
         if audio.duration < 0.2:

@@ -168,12 +168,12 @@ def _estimate_expression(image, engine: str = "auto") -> dict | None:
 
 
 def _default_avatar(work_dir: Path) -> Path:
-    from generation.pipeline.avatar import default_avatar_path
+    from generation.pipeline.avatar.portrait import default_avatar_path
 
     return default_avatar_path(settings.DATA_DIR / "cache")
 
 
 def _background_stage(options, size, static):
-    from generation.pipeline.background import BackgroundStage
+    from generation.pipeline.background.compose import BackgroundStage
 
     return BackgroundStage(options, size, static_background=static)

@@ -119,7 +119,7 @@ def _background_params(form, has_background_image: bool) -> dict:
         return {"mode": mode}
     if mode == "image" and not has_background_image:
         raise BadRequest("backgroundImage is required when backgroundMode is 'image'.")
-    from generation.pipeline.background import validate_options
+    from generation.pipeline.background.compose import validate_options
 
     # The mode itself was checked by the schema; this checks colours and ranges.
     # The uploaded image is checked by uploads.image_check and bound at render time.

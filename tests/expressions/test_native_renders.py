@@ -6,7 +6,7 @@ import pytest
 
 from expressions.services import expression_estimate
 from generation.pipeline import face as face_stage
-from generation.pipeline.animate import FaceAnimator
+from generation.pipeline.engines.native.animate import FaceAnimator
 from generation.pipeline.types import MouthParams
 
 

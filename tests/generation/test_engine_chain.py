@@ -11,12 +11,12 @@ import torch
 from safetensors.numpy import save_file
 
 from generation.engines import engines_reset
-from generation.pipeline.engines.wav2lip_net import Wav2LipGenerator, checkpoint_state_dict
+from generation.pipeline.engines.wav2lip.net import Wav2LipGenerator, checkpoint_state_dict
 from tests.generation.helpers import upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-FAKE_SADTALKER = Path(__file__).parent / "pipeline" / "engines" / "fake_sadtalker"
+FAKE_SADTALKER = Path(__file__).parent / "pipeline" / "engines" / "sadtalker" / "fake_sadtalker"
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ class Command(BaseCommand):
         return benchmark_mini_xception(n=50)
 
     def _wav2lip(self, quick, results):
-        from generation.pipeline.engines.neural_bench import wav2lip_ms_per_frame
+        from generation.bench.neural import wav2lip_ms_per_frame
 
         bench = wav2lip_ms_per_frame(batch_size=16, batches=3, threads=settings.PAKSA_RENDER_THREADS)
         native = _native_ms_per_frame(results, "720p")
@@ -79,7 +79,7 @@ class Command(BaseCommand):
 
     def _background(self, quick, results):
         from generation.bench.speed import background_render_cost
-        from generation.pipeline.background import benchmark_background
+        from generation.pipeline.background.compose import benchmark_background
 
         bench = benchmark_background(size=(1280, 720), n=30 if quick else 60)
         bench["render_cost"] = background_render_cost("720p", 6.0 if quick else 10.0)

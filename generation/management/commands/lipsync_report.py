@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.pipeline.lipsync_report import lipsync_report
+from generation.pipeline.measure.lipsync import lipsync_report
 from paksatalker_site.errors import ApplicationError
 
 

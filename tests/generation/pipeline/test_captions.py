@@ -16,7 +16,7 @@ from generation.pipeline.captions import (
     write_srt,
     write_vtt,
 )
-from generation.pipeline.speech import load_audio, phone_timeline
+from generation.pipeline.speech.timeline import load_audio, phone_timeline
 from generation.pipeline.types import PhoneTimeline, Word
 from tests.media_factory import SENTENCES, espeak_wav
 

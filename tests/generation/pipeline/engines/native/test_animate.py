@@ -1,0 +1,161 @@
+import numpy as np
+import pytest
+
+from generation.pipeline import face as F
+from generation.pipeline.engines.native.animate import FaceAnimator, Life, build_rig, displace_points
+from generation.pipeline.measure.lipsync import mouth_aperture
+from generation.pipeline.types import PREPROCESS_MODES, MouthParams
+
+
+@pytest.fixture(scope="module")
+def setup(astronaut_bgr):
+    src_face = F.detect_face(astronaut_bgr)
+    geo = F.output_geometry(src_face, (512, 512), "full", "480p")
+    base = F.crop_to_geometry(astronaut_bgr, geo)
+    face = F.transform_face(src_face, geo)
+    return base, face, geo
+
+
+def _animator(setup, **kw):
+    base, face, geo = setup
+    kw.setdefault("seed", 3)
+    return FaceAnimator(base, face, fps=25, animate_margin=geo.animate_margin, frame_count=kw.pop("frame_count", 250), **kw)
+
+
+def _gap(frame):
+    f = F.detect_face(frame)
+    assert f is not None, "face lost in the rendered frame"
+    return (f.points[14, 1] - f.points[13, 1]) / F.inter_ocular_distance(f.points)
+
+
+def _eye_open(frame):
+    f = F.detect_face(frame)
+    p = f.points
+    return (np.linalg.norm(p[159] - p[145]) + np.linalg.norm(p[386] - p[374])) / F.inter_ocular_distance(p)
+
+
+def _aperture(frame):
+    f = F.detect_face(frame)
+    assert f is not None, "face lost in the rendered frame"
+    return mouth_aperture(f.points)
+
+
+@pytest.mark.parametrize("life", [False, True])
+def test_open_vowel_opens_far_more_than_a_bilabial(setup, life):
+    # Measured the way the lip-sync report measures: the mesh re-detected on the rendered pixels.
+    an = _animator(setup, life=life)
+    frame = int(np.argmax(np.abs(an.plan.angle)))  # the most tilted head pose when life is on
+    open_gap = _aperture(an.render(MouthParams(jaw_open=1.0, teeth=0.5), frame, 0.8))
+    closed_gap = _aperture(an.render(MouthParams(lip_press=1.0), frame, 0.3))
+    assert open_gap >= 4 * closed_gap
+    assert open_gap > 0.25 and closed_gap < 0.06
+
+
+def test_displace_points_follows_the_parameters(setup):
+    _, face, _ = setup
+    rig = build_rig(face.points)
+    rest = displace_points(rig, MouthParams())
+    wide = displace_points(rig, MouthParams(lip_width=1.0))
+    rounded = displace_points(rig, MouthParams(rounding=1.0))
+    opened = displace_points(rig, MouthParams(jaw_open=1.0))
+    width = lambda p: np.linalg.norm(p[291] - p[61])  # noqa: E731
+    assert width(wide) > width(rest) > width(rounded)
+    assert opened[152, 1] > rest[152, 1] + 0.1 * rig.iod  # chin drops
+    assert opened[14, 1] - opened[13, 1] > 0.3 * rig.iod
+    assert abs(rest[14, 1] - rest[13, 1]) < 0.03 * rig.iod  # the photo's open smile is closed at rest
+    tucked = displace_points(rig, MouthParams(jaw_open=0.3, lower_lip_tuck=1.0))
+    assert tucked[14, 1] - tucked[13, 1] < 0.05 * rig.iod
+    assert np.allclose(rest[[33, 133, 263, 362, 1]], face.points[[33, 133, 263, 362, 1]], atol=0.5)
+    blink = displace_points(rig, MouthParams(), Life(blink=1.0))
+    assert blink[159, 1] > rest[159, 1] + 0.5 * (rest[145, 1] - rest[159, 1])
+
+
+def test_background_far_from_the_face_is_untouched(setup):
+    base, _, _ = setup
+    an = _animator(setup)
+    frame = an.render(MouthParams(jaw_open=1.0), 40, 1.0)
+    x0, y0, x1, y1 = an.box
+    outside = np.ones(base.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(frame[outside], base[outside])
+    assert np.array_equal(frame[:20], base[:20]) and np.array_equal(frame[-20:, -20:], base[-20:, -20:])
+    # The region's own border does not move either (no seam at its edge).
+    assert np.abs(frame[y0, x0:x1].astype(int) - base[y0, x0:x1]).max() <= 2
+
+
+def test_identity_is_preserved_in_a_neutral_frame(setup):
+    base, face, _ = setup
+    an = _animator(setup, life=False)
+    frame = an.render(MouthParams(), 0)
+    p = face.points.astype(int)
+    for eye in (F.RIGHT_EYE, F.LEFT_EYE):
+        xs, ys = p[eye, 0], p[eye, 1]
+        sl = (slice(ys.min() - 4, ys.max() + 4), slice(xs.min() - 4, xs.max() + 4))
+        assert np.abs(frame[sl].astype(int) - base[sl]).mean() < 2.0
+
+
+def test_blink_frame_has_closed_eyes(setup):
+    an = _animator(setup)
+    blink_idx = int(np.argmax(an.plan.blink))
+    assert an.plan.blink[blink_idx] == 1.0
+    open_idx = int(np.flatnonzero(an.plan.blink == 0)[5])
+    assert _eye_open(an.render(MouthParams(), blink_idx)) < 0.6 * _eye_open(an.render(MouthParams(), open_idx))
+
+
+def test_head_motion_is_small_and_does_not_drift(setup):
+    _, face, _ = setup
+    an = _animator(setup, frame_count=200, energy_track=np.abs(np.sin(np.arange(200) / 6.0)))
+    nose = []
+    for i in range(200):
+        pts = displace_points(an.rig, MouthParams(), an.life_at(i))
+        nose.append(pts[F.NOSE_TIP])
+    nose = np.array(nose) - face.points[F.NOSE_TIP]
+    assert np.abs(nose).max() < 0.15 * an.rig.iod  # a few pixels at most
+    assert np.abs(nose).max() > 0.3  # but it moves
+    assert np.abs(nose.mean(0)).max() < 0.02 * an.rig.iod
+
+
+def test_rendering_is_deterministic_for_a_seed(setup):
+    a = _animator(setup, seed=11).render(MouthParams(jaw_open=0.5), 30, 0.5)
+    b = _animator(setup, seed=11).render(MouthParams(jaw_open=0.5), 30, 0.5)
+    assert np.array_equal(a, b)
+
+
+def test_happy_raises_the_mouth_corners_unless_the_photo_already_smiles(setup):
+    an = _animator(setup, emotion="happy", life=False)
+    smiling = _animator(setup, emotion="happy", life=False, expression={"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0})
+    neutral = _animator(setup, life=False)
+    corner = lambda a: displace_points(a.rig, MouthParams(), a.life_at(100))[[61, 291], 1].mean()  # noqa: E731
+    assert corner(an) < corner(neutral) - 0.02 * an.rig.iod
+    assert corner(smiling) == pytest.approx(corner(neutral), abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", PREPROCESS_MODES)
+def test_frame_size_matches_the_geometry(astronaut_bgr, mode):
+    src_face = F.detect_face(astronaut_bgr)
+    geo = F.output_geometry(src_face, (512, 512), mode, "480p")
+    base = F.crop_to_geometry(astronaut_bgr, geo)
+    an = FaceAnimator(base, F.transform_face(src_face, geo), fps=25, animate_margin=geo.animate_margin, frame_count=10)
+    frame = an.render(MouthParams(jaw_open=0.6), 2, 0.4)
+    assert frame.shape == (geo.size[1], geo.size[0], 3) and frame.dtype == np.uint8
+
+
+def test_numpy_fallback_renders_the_same_frames(setup, monkeypatch):
+    """Without numba (compiled kernels unavailable) the animator still renders, and the same picture."""
+    from generation.pipeline.engines.native import raster
+    from generation.pipeline.engines.native import shade as mouth_shade
+
+    if not (raster.available() and mouth_shade.available()):
+        pytest.skip("numba cannot compile the kernels here: the numpy path is all there is")
+    frames = [(MouthParams(jaw_open=0.8, teeth=0.6, tongue=0.3), 7), (MouthParams(lip_press=1.0), 30), (MouthParams(jaw_open=0.4, rounding=0.9), 61)]
+    compiled = _animator(setup)
+    assert compiled.warper.coarse.compiled and compiled.warper.detail.compiled
+    fast = [compiled.render(p, i) for p, i in frames]
+    monkeypatch.setattr(raster, "available", lambda: False)
+    monkeypatch.setattr(mouth_shade, "_kernel", lambda: None)
+    fallback = _animator(setup)
+    assert not fallback.warper.coarse.compiled and not fallback.warper.detail.compiled
+    for (p, i), ref in zip(frames, fast):
+        out = fallback.render(p, i)
+        assert np.abs(out.astype(int) - ref).max() <= 1  # identical maps; the shaders differ by float rounding only
+        assert np.abs(out.astype(int) - setup[0]).max() > 50  # and the frame really is animated
