@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from generation import services
 from generation.models import GenerationJob, JobStatus
-from paksatalker_site.errors import ApplicationError
+from paksatalker_site.errors import USER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         for job_id in list(queryset.values_list("id", flat=True)):
             try:
                 services.job_delete(job_id=str(job_id))
-            except ApplicationError as exc:
+            except USER_ERRORS as exc:
                 self.message_user(request, f"{job_id}: {exc.detail}", messages.WARNING)
 
     def _each(self, request, queryset, service, verb):
@@ -180,7 +180,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             try:
                 service(job_id=str(job.id))
                 done += 1
-            except ApplicationError as exc:
+            except USER_ERRORS as exc:
                 self.message_user(request, f"{job.id}: {exc.detail}", messages.WARNING)
         self.message_user(request, f"{done} job(s) {verb}.", messages.SUCCESS if done else messages.WARNING)
 

@@ -8,6 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from generation.pipeline.errors import PipelineError
 from paksatalker_site.errors import ApplicationError
 from paksatalker_site.responses import DJANGO_FORM_ERRORS, application_error_response, error_response, form_error_response
 
@@ -22,7 +23,8 @@ api = NinjaAPI(
 
 
 @api.exception_handler(ApplicationError)
-def _application_error(request, exc: ApplicationError):
+@api.exception_handler(PipelineError)
+def _application_error(request, exc):
     return application_error_response(exc)
 
 

@@ -1,11 +1,14 @@
 """The one error hierarchy of PaksaTalker.
 
-Django-free on purpose: the pipeline, the TTS providers and the expression
-engines raise these, and the API handlers turn any of them into
-``{"success": false, "detail": ...}`` with the status the class carries.
+Django-free on purpose: the TTS providers and the expression engines raise
+these. The pipeline raises its own (``generation.pipeline.errors``), and
+``status_of`` maps those to a status here. The API handlers turn any of them
+into ``{"success": false, "detail": ...}``.
 """
 
 from __future__ import annotations
+
+from generation.pipeline import errors as pipeline
 
 
 class ApplicationError(Exception):
@@ -73,43 +76,40 @@ class ServiceUnavailable(ApplicationError):
         self.retry_after = retry_after
 
 
-# --- Domain errors raised below the API (pipeline, TTS, engines) ---
-
-
-class MediaError(BadRequest):
-    """ffmpeg/ffprobe could not read or write a file; ``stderr`` keeps the tool's words."""
-
-    default_detail = "The media file could not be processed."
-
-    def __init__(self, detail: str | None = None, *, stderr: str = ""):
-        super().__init__(detail)
-        self.stderr = stderr
-
-
-class NoFaceError(ValidationFailed):
-    default_detail = "No face was found in the image."
-
-
 class TTSError(ApplicationError):
     status_code = 502
     default_detail = "Speech synthesis failed."
 
 
-class EngineUnavailable(ApplicationError):
-    """An engine cannot run here (missing weights, checkout, ...)."""
+# --- The pipeline's errors: raised below the API, their status decided here ---
 
-    status_code = 400
-    default_detail = "The requested engine is not available."
+MediaError = pipeline.MediaError
+NoFaceError = pipeline.NoFaceError
+EngineUnavailable = pipeline.EngineUnavailable
+EngineFailed = pipeline.EngineFailed
+JobCancelled = pipeline.JobCancelled
+
+# status_of walks the MRO, so a class's own entry wins over its bases'.
+PIPELINE_STATUS: dict[type[pipeline.PipelineError], int] = {
+    pipeline.JobCancelled: 409,
+    pipeline.NoFaceError: 422,
+    pipeline.InvalidOption: 422,
+    pipeline.UnsupportedInput: 415,
+    pipeline.MediaError: 400,
+    pipeline.InvalidInput: 400,
+    pipeline.EngineUnavailable: 400,
+    pipeline.EngineFailed: 500,
+}
+
+# Every error a user can trigger: what services, commands and the admin catch and show.
+USER_ERRORS = (ApplicationError, pipeline.PipelineError)
 
 
-class EngineFailed(ApplicationError):
-    """An engine ran and failed; the chain falls through to the next one."""
-
-    default_detail = "The engine failed."
-
-
-class JobCancelled(ApplicationError):
-    """Raised through the progress callback when a user cancels a job."""
-
-    status_code = 409
-    default_detail = "The job was cancelled."
+def status_of(exc: Exception) -> int:
+    """The HTTP status an error answers with: its own, the pipeline table's, or 500."""
+    if isinstance(exc, ApplicationError):
+        return exc.status_code
+    for cls in type(exc).__mro__:
+        if cls in PIPELINE_STATUS:
+            return PIPELINE_STATUS[cls]
+    return 500

@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 
-from paksatalker_site.errors import ApplicationError
+from paksatalker_site.errors import USER_ERRORS
 from paksatalker_site.responses import REASONS, application_error_response, error_response
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class JsonErrorMiddleware:
         return replacement
 
     def process_exception(self, request, exception):
-        if isinstance(exception, ApplicationError):
+        if isinstance(exception, USER_ERRORS):
             return application_error_response(exception)
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(500)

@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
-from paksatalker_site.errors import ApplicationError
+from paksatalker_site.errors import USER_ERRORS, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,25 +37,27 @@ def error_response(status: int, detail: str | None = None, *, headers: dict | No
     return response
 
 
-def application_error_response(exc: ApplicationError) -> JsonResponse:
+def application_error_response(exc: Exception) -> JsonResponse:
+    """Any of USER_ERRORS (ours or the pipeline's) in the one error shape, with its status."""
+    status = status_of(exc)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
-    if exc.status_code >= 500 and exc.status_code != 503:  # a full queue is load, not a fault
+    if status >= 500 and status != 503:  # a full queue is load, not a fault
         logger.error("%s: %s", type(exc).__name__, exc.detail)
-    return error_response(exc.status_code, exc.detail, headers=headers)
+    return error_response(status, exc.detail, headers=headers)
 
 
 # What a form parser raises on a body it refuses (form_parser.py raises Django's exceptions,
 # and PayloadTooLarge for a file over its field's limit): every way a form can be refused.
 DJANGO_FORM_ERRORS = (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
-FORM_PARSE_ERRORS = (ApplicationError, *DJANGO_FORM_ERRORS)
+FORM_PARSE_ERRORS = (*USER_ERRORS, *DJANGO_FORM_ERRORS)
 
 
 def form_error_response(exc: Exception) -> JsonResponse:
     """A form body the parser refused: a file over its limit, a broken multipart body, too many fields."""
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, USER_ERRORS):
         return application_error_response(exc)
     if isinstance(exc, MultiPartParserError):
         return error_response(400, f"The multipart body could not be parsed: {exc}")

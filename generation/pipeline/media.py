@@ -17,8 +17,8 @@ from typing import Optional
 
 import numpy as np
 
+from generation.pipeline.errors import MediaError
 from paksatalker_site.env import env_str
-from paksatalker_site.errors import MediaError
 
 logger = logging.getLogger(__name__)
 

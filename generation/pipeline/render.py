@@ -22,6 +22,7 @@ from generation.pipeline import face as face_stage
 from generation.pipeline import media
 from generation.pipeline.engines.base import Engine
 from generation.pipeline.engines.chain import engine_order
+from generation.pipeline.errors import EngineFailed, InvalidInput, JobCancelled, MediaError, NoFaceError
 from generation.pipeline.types import (
     EngineInput,
     FrameStream,
@@ -31,7 +32,6 @@ from generation.pipeline.types import (
     RenderResult,
     SkippedEngine,
 )
-from paksatalker_site.errors import BadRequest, EngineFailed, JobCancelled, MediaError, NoFaceError
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
 
         audio = speech.load_audio(audio_path, request.work_dir)
         if audio.duration < 0.2:
-            raise BadRequest(f"The audio is {audio.duration:.2f} s long; at least 0.2 s of speech is needed.")
+            raise InvalidInput(f"The audio is {audio.duration:.2f} s long; at least 0.2 s of speech is needed.")
     # 3. Timed phones: forced alignment with known text, allphone or energy otherwise.
     with _timed(timings, "phones"):
         progress(SPAN_PHONES[0], "Aligning speech")
@@ -214,9 +214,9 @@ def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: Progres
     if request.audio_path is not None:
         return request.audio_path, ""
     if not request.text.strip():
-        raise BadRequest("Either audio or text is required.")
+        raise InvalidInput("Either audio or text is required.")
     if hooks.synthesize is None:
-        raise BadRequest("Text was given but no speech synthesiser is configured.")
+        raise InvalidInput("Text was given but no speech synthesiser is configured.")
     progress(0, "Synthesising speech")
     spoken = hooks.synthesize(request.text, request.voice, request.work_dir)
     return spoken.path, spoken.provider
@@ -224,7 +224,7 @@ def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: Progres
 
 def _default_avatar(request: RenderRequest, hooks: RenderHooks) -> Path:
     if hooks.default_avatar is None:
-        raise BadRequest("An image is required.")
+        raise InvalidInput("An image is required.")
     return hooks.default_avatar(request.work_dir)
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from generation.models import GenerationJob, JobKind, JobStatus
 from generation.selectors import jobs_queued_count
 from generation.services.rows import row_insert
-from paksatalker_site.errors import ApplicationError, BadRequest, JobCancelled, NotFound, ServiceUnavailable
+from paksatalker_site.errors import USER_ERRORS, BadRequest, JobCancelled, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -289,5 +289,5 @@ def job_delete(*, job_id: str) -> None:
 def _locked(job_id: str) -> GenerationJob:
     try:
         return GenerationJob.objects.select_for_update().get(id=job_id)
-    except (GenerationJob.DoesNotExist, ValueError, ApplicationError):
+    except (GenerationJob.DoesNotExist, ValueError, *USER_ERRORS):
         raise NotFound(f"No task with id {job_id}.") from None

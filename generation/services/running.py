@@ -21,7 +21,7 @@ from generation.services.jobs import (
     job_mark_cancelled,
     job_progress_update,
 )
-from paksatalker_site.errors import ApplicationError, JobCancelled
+from paksatalker_site.errors import USER_ERRORS, JobCancelled
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def job_run(*, job_id: str) -> None:
     except JobCancelled:
         job_mark_cancelled(job_id=job_id)
         logger.info("job %s stopped: cancelled", job_id)
-    except ApplicationError as exc:
+    except USER_ERRORS as exc:
         job_fail(job_id=job_id, token=token, error=exc.detail)
     except Exception as exc:  # a bug must still end the job with a message
         logger.exception("job %s crashed", job_id)
@@ -162,7 +162,7 @@ def _estimate_expression(image, engine: str = "auto") -> dict | None:
 
     try:
         return expression_estimate(image_bgr=image, engine=engine)
-    except ApplicationError as exc:
+    except USER_ERRORS as exc:
         logger.info("expression estimate skipped: %s", exc.detail)
         return None
 

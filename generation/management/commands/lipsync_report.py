@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.pipeline.measure.lipsync import lipsync_report
-from paksatalker_site.errors import ApplicationError
+from paksatalker_site.errors import USER_ERRORS
 
 
 class Command(BaseCommand):
@@ -24,6 +24,6 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {video}")
         try:
             report = lipsync_report(video, options["text"])
-        except ApplicationError as exc:
+        except USER_ERRORS as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write(json.dumps(report, indent=2))

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.schemas import FusionIn
-from paksatalker_site.errors import ApplicationError
+from paksatalker_site.errors import USER_ERRORS
 
 # Every generation field of the API, as a kebab-case flag (API name -> flag).
 API_FIELDS = {
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         row = {name: opts[name] for name in {**FILE_FIELDS, **API_FIELDS} if opts[name] is not None}
         try:
             result = self._render_one(row, Path(opts["out"]), show_progress=True)
-        except (ApplicationError, CommandError) as exc:
+        except (*USER_ERRORS, CommandError) as exc:
             raise CommandError(str(getattr(exc, "detail", exc))) from None
         self.stdout.write(self.style.SUCCESS(
             f"Wrote {opts['out']}: {result.duration:.2f} s, {result.width}x{result.height} @ {result.fps} fps, engine {result.engine}"
@@ -86,7 +86,7 @@ class Command(BaseCommand):
             try:
                 result = self._render_one(row, out, show_progress=False)
                 summary.append((index, str(out), "ok", result.engine, f"{time.perf_counter() - started:.1f} s"))
-            except (ApplicationError, CommandError) as exc:
+            except (*USER_ERRORS, CommandError) as exc:
                 summary.append((index, str(out), "failed", "", str(getattr(exc, "detail", exc))))
             self.stdout.write(f"[{index}/{len(rows)}] {summary[-1][2]}: {summary[-1][1]}")
         self._print_summary(summary)

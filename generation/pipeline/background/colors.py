@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from paksatalker_site.errors import ValidationFailed
+from generation.pipeline.errors import InvalidOption
 
 COLOR_FORMATS = "#rrggbb, #rgb or a CSS colour name (e.g. 'green', 'rebeccapurple')"
 
@@ -58,14 +58,14 @@ _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
 def parse_color(value: str) -> tuple[int, int, int]:
-    """A colour string as a BGR tuple (OpenCV order); ValidationFailed names the formats."""
+    """A colour string as a BGR tuple (OpenCV order); InvalidOption names the formats."""
     if not isinstance(value, str):
-        raise ValidationFailed(f"Invalid colour {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
+        raise InvalidOption(f"Invalid colour {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
     text = value.strip().lower()
     hex_digits = CSS_COLORS.get(text)
     if hex_digits is None:
         if not _HEX.match(text):
-            raise ValidationFailed(f"Invalid colour {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
+            raise InvalidOption(f"Invalid colour {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
         hex_digits = text[1:]
         if len(hex_digits) == 3:
             hex_digits = "".join(ch * 2 for ch in hex_digits)

@@ -32,8 +32,8 @@ from generation.pipeline.background import modes
 from generation.pipeline.background.chroma import DESPILL_BAND_PX, chroma_alpha, despill, edge_band, key_uv
 from generation.pipeline.background.colors import COLOR_FORMATS, CSS_COLORS, parse_color
 from generation.pipeline.background.mask import PersonMasker, create_segmenter, has_guided_filter
+from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
 from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
-from paksatalker_site.errors import BadRequest, EngineFailed, UnsupportedMediaType, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +53,14 @@ def _as_color(value, what: str) -> tuple[int, int, int]:
         return tuple(int(c) for c in value)  # already BGR
     if isinstance(value, str):
         return parse_color(value)
-    raise ValidationFailed(f"Invalid {what} {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
+    raise InvalidOption(f"Invalid {what} {value!r}: use {COLOR_FORMATS}.", extra={"formats": COLOR_FORMATS})
 
 
 def _check_mode(mode) -> str:
     text = str(mode or "none").strip().lower()
     if text not in BACKGROUND_MODES:
         valid = ", ".join(BACKGROUND_MODES)
-        raise ValidationFailed(f"Unknown background mode {mode!r}; valid values: {valid}.", extra={"valid": list(BACKGROUND_MODES)})
+        raise InvalidOption(f"Unknown background mode {mode!r}; valid values: {valid}.", extra={"valid": list(BACKGROUND_MODES)})
     return text
 
 
@@ -68,10 +68,10 @@ def _check_range(name: str, value, lo: float, hi: float, *, lo_open: bool = Fals
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(f"{name} must be a number between {lo} and {hi}.") from None
+        raise InvalidOption(f"{name} must be a number between {lo} and {hi}.") from None
     if not np.isfinite(number) or number > hi or number < lo or (lo_open and number <= lo):
         bound = f"above {lo}" if lo_open else f"at least {lo}"
-        raise ValidationFailed(f"{name} must be {bound} and at most {hi}, got {value!r}.")
+        raise InvalidOption(f"{name} must be {bound} and at most {hi}, got {value!r}.")
     return number
 
 
@@ -86,9 +86,9 @@ def validate_options(
 ) -> BackgroundOptions:
     """Checked BackgroundOptions from user values (colours as strings or BGR tuples).
 
-    Raises ValidationFailed (422) for an unknown mode or a malformed value, BadRequest
+    Raises InvalidOption (422) for an unknown mode or a malformed value, InvalidInput
     (400) when ``image`` mode has no image or an image path does not exist, and
-    UnsupportedMediaType (415) when the image cannot be decoded. ``color`` mode without
+    UnsupportedInput (415) when the image cannot be decoded. ``color`` mode without
     a colour and ``chroma`` without colour or image composite over black (the
     documented default); in ``chroma`` an image wins over a colour.
     """
@@ -103,20 +103,20 @@ def validate_options(
     if image_path not in (None, ""):
         path = Path(image_path)
         if not path.is_file():
-            raise BadRequest(f"Background image {path.name!r} does not exist.")
+            raise InvalidInput(f"Background image {path.name!r} does not exist.")
         if mode in ("image", "chroma"):
             load_cover_image(path, (16, 16))  # decodes once: a bad file fails now, not mid-render
         opts.image_path = path
     elif mode == "image":
-        raise BadRequest("Background mode 'image' needs a background image.")
+        raise InvalidInput("Background mode 'image' needs a background image.")
     return opts
 
 
 def load_cover_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """The image at ``path`` cover-fitted to ``size`` (BGR); UnsupportedMediaType if unreadable."""
+    """The image at ``path`` cover-fitted to ``size`` (BGR); UnsupportedInput if unreadable."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
-        raise UnsupportedMediaType(f"Background image {Path(path).name!r} is not an image OpenCV can read.")
+        raise UnsupportedInput(f"Background image {Path(path).name!r} is not an image OpenCV can read.")
     return modes.cover_fit(image, size)
 
 
@@ -190,7 +190,7 @@ class BackgroundStage:
             self._backdrop = np.full((h, w, 3), options.color, np.uint8)
         elif self.mode in ("image", "chroma"):
             if options.image_path is None:
-                raise BadRequest("Background mode 'image' needs a background image.")
+                raise InvalidInput("Background mode 'image' needs a background image.")
             self._backdrop = load_cover_image(options.image_path, self.size)
         if self.mode == "cinematic":
             self.bar = modes.letterbox_bar(self.size, options.aspect)

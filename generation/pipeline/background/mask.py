@@ -18,7 +18,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from paksatalker_site.errors import EngineUnavailable
+from generation.pipeline.errors import EngineUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from generation.pipeline import media
+from generation.pipeline.errors import MediaError
 from generation.pipeline.face import (
     LEFT_EYE_CORNERS,
     LEFT_EYE_UPPER_LOWER,
@@ -28,7 +29,6 @@ from generation.pipeline.face import (
 )
 from generation.pipeline.speech.phonemes import BILABIALS, OPEN_VOWELS, SILENCE
 from generation.pipeline.types import AudioClip
-from paksatalker_site.errors import MediaError
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from generation.pipeline import media
+from generation.pipeline.errors import MediaError
 from generation.pipeline.speech.energy import (
     MIN_SPEECH_LIKENESS,
     FrameFeatures,
@@ -28,7 +29,6 @@ from generation.pipeline.speech.energy import (
 )
 from generation.pipeline.speech.phonemes import SILENCE, guess_pronunciation, normalize_phone, normalize_text
 from generation.pipeline.types import AudioClip, Phone, PhoneTimeline, Word
-from paksatalker_site.errors import MediaError
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from generation.pipeline.engines.base import Availability, Engine
+from generation.pipeline.errors import EngineFailed, PipelineError
 from generation.pipeline.types import EngineInput, FrameStream, ProgressFn
-from paksatalker_site.errors import ApplicationError, EngineFailed
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class NativeEngine(Engine):
             animator = FaceAnimator(base, face, emotion=req.emotion, style=req.style, expression=req.expression,
                                     seed=job_seed(inp), fps=req.fps, animate_margin=animate_margin(inp),
                                     energy_track=track.energy, frame_count=inp.frame_count)
-        except ApplicationError:
+        except PipelineError:
             raise
         except Exception as exc:
             raise EngineFailed(f"native engine could not prepare the face: {exc}") from exc
@@ -94,7 +94,7 @@ class NativeEngine(Engine):
         for i in range(frame_count):
             try:
                 frame = animator.render(track.frames[i], i, float(energy[i]))
-            except ApplicationError:
+            except PipelineError:
                 raise
             except Exception as exc:
                 raise EngineFailed(f"native engine failed at frame {i}: {exc}") from exc

@@ -31,8 +31,8 @@ from generation.pipeline import media
 from generation.pipeline.engines.base import Availability, Engine
 from generation.pipeline.engines.checkpoints import check_all
 from generation.pipeline.engines.sadtalker.process import StageProgress, run_process, tail_line
+from generation.pipeline.errors import EngineFailed, MediaError
 from generation.pipeline.types import EngineInput, FrameStream, ProgressFn
-from paksatalker_site.errors import EngineFailed, MediaError
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from generation.pipeline.errors import EngineFailed
 from generation.pipeline.types import ProgressFn
-from paksatalker_site.errors import EngineFailed
 
 logger = logging.getLogger(__name__)
 

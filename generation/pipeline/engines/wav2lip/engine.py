@@ -25,8 +25,8 @@ from generation.pipeline.engines.base import Availability, Engine
 from generation.pipeline.engines.checkpoints import validate_checkpoint
 from generation.pipeline.engines.wav2lip.audio import mel_windows, melspectrogram
 from generation.pipeline.engines.wav2lip.net import FACE_SIZE, Wav2LipGenerator, strip_module_prefix
+from generation.pipeline.errors import EngineFailed, PipelineError
 from generation.pipeline.types import EngineInput, FaceAnalysis, FrameStream, ProgressFn
-from paksatalker_site.errors import ApplicationError, EngineFailed
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Wav2LipEngine(Engine):
             windows = mel_windows(mel, inp.request.fps, inp.frame_count)
             mouths = self._infer(crop, windows, progress)
             mask = lower_face_mask(face, box)
-        except ApplicationError:
+        except PipelineError:
             raise
         except Exception as exc:  # torch/cv2 errors become a chain fall-through
             logger.exception("Wav2Lip render failed")

@@ -22,12 +22,8 @@ from generation.pipeline.background.compose import (
 from generation.pipeline.background.mask import PersonMasker
 from generation.pipeline.face import detect_face
 from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
-from paksatalker_site.errors import (
-    BadRequest,
-    EngineFailed,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
+from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
+from paksatalker_site.errors import status_of
 
 SIZE = (720, 720)
 EXAMPLES = Path("/tmp/bg_examples")
@@ -96,30 +92,30 @@ def test_parse_color_formats():
 
 @pytest.mark.parametrize("bad", ["", "#12", "#ggg", "#12345", "notacolor", "rgb(1,2,3)", "00ff00", 123])
 def test_parse_color_rejects_with_formats(bad):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidOption) as err:
         parse_color(bad)
-    assert err.value.status_code == 422
+    assert status_of(err.value) == 422
     assert "#rrggbb" in err.value.detail and "#rgb" in err.value.detail and "CSS" in err.value.detail
 
 
 def test_validate_options(tmp_path, frame):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InvalidOption) as err:
         validate_options("sparkles")
     assert all(mode in err.value.detail for mode in BACKGROUND_MODES)
-    with pytest.raises(BadRequest) as err:
+    with pytest.raises(InvalidInput) as err:
         validate_options("image")
-    assert err.value.status_code == 400 and not isinstance(err.value, ValidationFailed)
-    with pytest.raises(BadRequest):
+    assert status_of(err.value) == 400 and not isinstance(err.value, InvalidOption)
+    with pytest.raises(InvalidInput):
         validate_options("image", image_path=tmp_path / "missing.png")
     junk = tmp_path / "junk.png"
     junk.write_text("not an image")
-    with pytest.raises(UnsupportedMediaType):
+    with pytest.raises(UnsupportedInput):
         validate_options("image", image_path=junk)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidOption):
         validate_options("chroma", similarity=0)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidOption):
         validate_options("cinematic", aspect=9)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidOption):
         validate_options("color", color="#zzz")
     good = tmp_path / "bg.png"
     cv2.imwrite(str(good), frame)
