@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever is missing for PaksaTalker on Debian: system packages, the
-# virtualenv with requirements.txt, the database schema and the fetched models.
+# virtualenv with requirements.txt (or $REQUIREMENTS), the database schema and the fetched models.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +27,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+# REQUIREMENTS=requirements-dev.txt (make test, make bench) adds the tests and tools to the runtime.
+REQUIREMENTS=${REQUIREMENTS:-requirements.txt}
+stamp=".venv/.installed-$REQUIREMENTS.sha256"
+want=$(cat requirements.txt "$REQUIREMENTS" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing requirements.txt into .venv"
+  echo "setup: installing $REQUIREMENTS into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/pip install -q -r requirements.txt
+  .venv/bin/pip install -q -r "$REQUIREMENTS"
   echo "$want" > "$stamp"
 fi
 
