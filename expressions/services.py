@@ -1,10 +1,12 @@
 """Expression estimation on one image.
 
 Engine choice for ``auto`` (documented order):
-- blendshapes: MediaPipe FaceLandmarker (``face_landmarker.task``, 52 trained
-  blendshapes) when present, else the MediaPipe face-mesh geometry (478 refined
-  points, always available). The 478-point mesh is denser than the 66/68
-  points of OpenSeeFace and 3DDFA_V2, so those run only when asked by name;
+- blendshapes: MediaPipe FaceLandmarker (``face_landmarker.task``, its trained
+  blendshape network: the 51 ARKit-named of its 52 scores) when the bundle loads
+  and runs, else the MediaPipe face-mesh geometry (478 refined points, always
+  available; the response's ``source`` says which ran). The 478-point mesh is
+  denser than the 66/68 points of OpenSeeFace and 3DDFA_V2, so those run only
+  when asked by name;
 - head pose: 3DDFA_V2 when available (a fitted 3DMM pose), else the mesh axes;
 - emotion: mini-Xception whenever its weights are present, else the
   blendshape heuristic (``emotion_source`` says which).

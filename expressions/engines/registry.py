@@ -7,7 +7,7 @@ import logging
 import threading
 from pathlib import Path
 
-from expressions.engines import mediapipe_tasks, mini_xception, openseeface, threeddfa
+from expressions.engines import mediapipe_geometry, mediapipe_tasks, mini_xception, openseeface, threeddfa
 from expressions.engines.common import EngineStatus
 from expressions.model_files import models_dir
 
@@ -46,13 +46,21 @@ def _mediapipe_status(models: Path) -> EngineStatus:
         mp.solutions.face_mesh  # noqa: B018 - the geometry engine needs the legacy solution graph
     except Exception as exc:  # noqa: BLE001
         return EngineStatus(False, f"mediapipe cannot be imported: {exc}")
+    # The geometric estimate always runs; FaceLandmarker replaces it when its bundle loads and runs.
     tasks = mediapipe_tasks.check(models)
     source = mediapipe_tasks.SOURCE if tasks.available else "face_mesh_geometry"
+    count = mediapipe_tasks.BLENDSHAPE_COUNT if tasks.available else len(mediapipe_geometry.BLENDSHAPE_KEYS)
+    fallback = "" if tasks.available else f"blendshapes from the face-mesh geometry, because {tasks.reason}"
     return EngineStatus(
         True,
         "",
         tasks.path if tasks.available else "",
-        {"source": source, "blendshape_count": 52 if tasks.available else 23, "face_landmarker_task": {"available": tasks.available, "reason": tasks.reason, "path": tasks.path}},
+        {
+            "source": source,
+            "blendshape_count": count,
+            "fallback_reason": fallback,
+            "face_landmarker_task": {"available": tasks.available, "reason": tasks.reason, "path": tasks.path},
+        },
     )
 
 

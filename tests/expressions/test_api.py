@@ -27,3 +27,13 @@ def test_estimate_and_errors(client, astronaut_bgr):
     assert sum(body["result"]["emotion_probs"].values()) == pytest.approx(1.0)
     bad = client.post("/api/v1/expressions/estimate", {"image": SimpleUploadedFile("a.txt", b"hello", "text/plain")})
     assert bad.status_code == 415 and bad.json()["success"] is False
+
+
+def test_estimate_names_the_blendshape_source(client, astronaut_bgr):
+    from expressions.selectors import expression_capabilities
+
+    ok, png = cv2.imencode(".png", astronaut_bgr)
+    body = client.post("/api/v1/expressions/estimate", {"image": SimpleUploadedFile("a.png", png.tobytes(), "image/png"), "engine": "mediapipe"}).json()
+    caps = client.get("/api/v1/expressions/capabilities").json()["data"]["details"]["mediapipe"]
+    assert body["source"] == caps["source"] == expression_capabilities()["mediapipe"]["source"]
+    assert len(body["result"]["blendshapes"]) == caps["blendshape_count"]

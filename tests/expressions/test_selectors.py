@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from expressions.engines.registry import ENGINE_NAMES
-from expressions.fetch import mini_xception_path
+from expressions.fetch import face_landmarker_path, mini_xception_path
 from expressions.selectors import expression_capabilities
 from tests.expressions.onnx_builders import openseeface_like, write_lfs_pointer
 
@@ -31,3 +31,21 @@ def test_mini_xception_valid(tmp_path):
     target.parent.mkdir(parents=True)
     shutil.copy(mini_xception_path(None), target)
     assert expression_capabilities(models=tmp_path)["mini_xception"]["available"]
+
+
+def test_fallback_says_why(tmp_path):
+    caps = expression_capabilities(models=tmp_path, refresh=True)["mediapipe"]
+    assert caps["face_landmarker_task"]["available"] is False
+    assert "face_landmarker.task is missing" in caps["fallback_reason"] and caps["blendshape_count"] == 23
+
+
+@pytest.mark.skipif(not face_landmarker_path(None).exists(), reason="face_landmarker.task absent; run fetch_models")
+def test_face_landmarker_runs_when_its_bundle_loads(tmp_path):
+    target = face_landmarker_path(tmp_path)
+    target.parent.mkdir(parents=True)
+    shutil.copy(face_landmarker_path(None), target)
+    caps = expression_capabilities(models=tmp_path)["mediapipe"]
+    assert caps["source"] == "face_landmarker.task" and caps["blendshape_count"] == 51 and not caps["fallback_reason"]
+    target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])  # truncated: back to the geometry
+    caps = expression_capabilities(models=tmp_path)["mediapipe"]
+    assert caps["available"] and caps["source"] == "face_mesh_geometry" and caps["fallback_reason"]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from expressions.engines.common import EMOTIONS
-from expressions.fetch import mini_xception_path
+from expressions.fetch import face_landmarker_path, mini_xception_path
 from expressions.services import expression_estimate, image_decode
 from paksatalker_site.errors import EngineUnavailable, NoFaceError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -48,6 +48,7 @@ def test_no_face(faceless_path):
 def test_heuristic_emotions_without_weights(astronaut_bgr, empty_models):
     out = expression_estimate(image_bgr=astronaut_bgr)
     assert out["engine"] == "mediapipe" and out["emotion_source"] == "blendshape_heuristic"
+    assert out["source"] == "face_mesh_geometry"  # no face_landmarker.task here: the geometric estimate
     probs = out["result"]["emotion_probs"]
     assert list(probs) == list(EMOTIONS) and sum(probs.values()) == pytest.approx(1.0)
     assert max(probs, key=probs.get) == "happy"
@@ -61,3 +62,13 @@ def test_auto_uses_mini_xception_when_present(astronaut_bgr, monkeypatch):
     assert out["emotion_source"] == "mini_xception"
     assert max(out["result"]["emotion_probs"], key=out["result"]["emotion_probs"].get) == "happy"
     assert out["result"]["blendshapes"]["mouthSmileLeft"] > 0.5
+
+
+@pytest.mark.skipif(not face_landmarker_path(None).exists(), reason="face_landmarker.task absent; run fetch_models")
+def test_mediapipe_engine_runs_face_landmarker_when_present(astronaut_bgr, monkeypatch):
+    monkeypatch.delenv("PAKSA_MODELS_DIR", raising=False)
+    out = expression_estimate(image_bgr=astronaut_bgr, engine="mediapipe")
+    assert out["engine"] == "mediapipe" and out["source"] == "face_landmarker.task"
+    shapes = out["result"]["blendshapes"]
+    assert len(shapes) == 51 and all(0.0 <= v <= 1.0 for v in shapes.values())
+    assert shapes["mouthSmileLeft"] > 0.6 and shapes["cheekPuff"] < 0.2
