@@ -8,7 +8,7 @@ from ninja.files import UploadedFile
 
 from generation import selectors, services
 from generation.capabilities import capabilities_get
-from generation.downloads import ranged_file_response
+from generation.downloads import download_response
 from generation.schemas import CapabilitiesOut, ErrorOut, FusionIn, PromptIn, StatusOut, TaskAcceptedOut
 
 router = Router(tags=["generation"])
@@ -63,10 +63,12 @@ def task_cancel_delete(request: HttpRequest, task_id: str):
     return task_cancel(request, task_id)
 
 
-@router.api_operation(["GET", "HEAD"], "/download/{filename}", url_name="download", response={404: ErrorOut, 416: ErrorOut})
+@router.api_operation(["GET", "HEAD"], "/download/{filename}", url_name="download",
+                      response={302: None, 404: ErrorOut, 416: ErrorOut})
 def download(request: HttpRequest, filename: str):
+    """The file itself (200/206), or on S3 storage a 302 to a short-lived presigned URL for the video."""
     field = selectors.job_download_file(filename=filename)
-    return ranged_file_response(field, filename=filename, range_header=request.headers.get("Range"), head=request.method == "HEAD")
+    return download_response(field, filename=filename, range_header=request.headers.get("Range"), head=request.method == "HEAD")
 
 
 @router.get("/status/{task_id}/events", response={404: ErrorOut, 503: ErrorOut}, url_name="task_events")

@@ -66,8 +66,3 @@ def web_workers() -> int:
 def web_threads() -> int:
     """Threads per gunicorn process: each slow upload or event stream holds one."""
     return env_int("PAKSA_WEB_THREADS", 8)
-
-
-def web_active_requests() -> int:
-    """Requests running Django code at once per web process (paksatalker_site/gate.py); 0 = no limit."""
-    return env_int("PAKSA_WEB_ACTIVE_REQUESTS", 1)

@@ -49,10 +49,9 @@ def application_error_response(exc: Exception) -> JsonResponse:
     return error_response(status, exc.detail, headers=headers)
 
 
-# What a form parser raises on a body it refuses (form_parser.py raises Django's exceptions,
-# and PayloadTooLarge for a file over its field's limit): every way a form can be refused.
+# What Django's multipart parser raises on a body it refuses. A file over its field's limit
+# is a PayloadTooLarge from the upload handler (paksatalker_site/uploads.py).
 DJANGO_FORM_ERRORS = (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
-FORM_PARSE_ERRORS = (*USER_ERRORS, *DJANGO_FORM_ERRORS)
 
 
 def form_error_response(exc: Exception) -> JsonResponse:

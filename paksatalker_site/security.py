@@ -1,19 +1,16 @@
-"""API access control for /api/v1: CORS, optional API keys and rate limits.
+"""API access control for /api/v1: optional API keys and rate limits.
 
-One middleware, outermost in the chain, so that every response it lets through
-(errors from inner layers included) carries the CORS headers a browser needs to
-read it, and so that a client without a key is turned away before anything reads
-its request body.
-
-- CORS: ``PAKSA_CORS_ORIGINS`` (comma list, or ``*``). Preflight ``OPTIONS`` is
-  answered here. ``*`` never goes together with credentials.
 - API keys: ``PAKSA_API_KEYS`` (comma list). When set, every /api/v1 route except
   ``PAKSA_PUBLIC_API_PATHS`` (capabilities and the OpenAPI docs) needs
   ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``: missing -> 401, wrong -> 403.
-- Rate limits: fixed one-minute windows in Django's cache (Redis when REDIS_URL is
-  set, so they hold across web nodes), per API key when one is sent, per client IP
-  otherwise. Writes (POST/PUT/PATCH/DELETE) and reads (GET/HEAD) have separate
-  buckets, so submissions can never starve status polling or event streams.
+  Checked by Ninja's ``auth=`` (``API_AUTH`` on the NinjaAPI), so the docs show the two
+  schemes, before a form body is read.
+- Rate limits: fixed one-minute windows in Django's cache (Redis when REDIS_URL is set, so
+  they hold across web nodes), per valid API key when one is sent, per client IP otherwise.
+  Writes (POST/PUT/PATCH/DELETE) and reads (GET/HEAD) have separate buckets, so submissions
+  can never starve status polling or event streams.
+
+CORS is django-cors-headers' middleware, configured in paksatalker_site/cors.py.
 """
 
 from __future__ import annotations
@@ -23,101 +20,81 @@ import hmac
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from ninja.security import APIKeyHeader, HttpBearer
 
+from paksatalker_site.errors import Forbidden
 from paksatalker_site.responses import error_response
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CORS_ALLOW_METHODS = "GET, HEAD, POST, DELETE, OPTIONS"
-CORS_ALLOW_HEADERS = "Accept, Authorization, Content-Type, Idempotency-Key, Range, X-API-Key, Last-Event-ID"
-CORS_EXPOSE_HEADERS = "Retry-After, Content-Range, Content-Length, Accept-Ranges, Content-Disposition"
-CORS_MAX_AGE = 600
 WINDOW_SECONDS = 60
+MISSING_KEY_DETAIL = "An API key is required: send X-API-Key: <key> or Authorization: Bearer <key>."
+MISSING_KEY_HEADERS = {"WWW-Authenticate": 'Bearer realm="paksatalker"'}
 
 
-@dataclass(frozen=True)
-class SecurityConfig:
-    api_keys: tuple[str, ...]
-    public_paths: tuple[str, ...]
-    write_limit: int  # requests per minute and identity; 0 = unlimited
-    read_limit: int
-    cors_origins: tuple[str, ...]
-    cors_credentials: bool
-    proxy_count: int
-    cache_alias: str
+# --- API keys -------------------------------------------------------------------
 
-    @classmethod
-    def from_settings(cls) -> SecurityConfig:
-        origins = tuple(o.rstrip("/") for o in getattr(settings, "PAKSA_CORS_ORIGINS", ()))
-        credentials = bool(getattr(settings, "PAKSA_CORS_ALLOW_CREDENTIALS", False))
-        if "*" in origins and credentials:
-            raise ImproperlyConfigured("PAKSA_CORS_ORIGINS=* cannot be combined with PAKSA_CORS_ALLOW_CREDENTIALS.")
-        return cls(
-            api_keys=tuple(k for k in getattr(settings, "PAKSA_API_KEYS", ()) if k),
-            public_paths=tuple(getattr(settings, "PAKSA_PUBLIC_API_PATHS", ())),
-            write_limit=int(getattr(settings, "PAKSA_RATE_LIMIT_PER_MINUTE", 0)),
-            read_limit=int(getattr(settings, "PAKSA_READ_RATE_LIMIT_PER_MINUTE", 0)),
-            cors_origins=origins,
-            cors_credentials=credentials,
-            proxy_count=int(getattr(settings, "PAKSA_PROXY_COUNT", 0)),
-            cache_alias=getattr(settings, "PAKSA_RATE_LIMIT_CACHE", "default"),
-        )
+def configured_keys() -> tuple[str, ...]:
+    # Read per request: tests and operators may change settings at run time.
+    return tuple(k for k in getattr(settings, "PAKSA_API_KEYS", ()) if k)
 
 
-class ApiSecurityMiddleware:
-    """CORS, API keys and rate limits for /api/v1 (see the module docstring)."""
+def key_is_valid(key: str, keys: tuple[str, ...]) -> bool:
+    # Compare against every key in constant time, so timing reveals neither which
+    # key nor how much of one matched.
+    found = False
+    for candidate in keys:
+        found |= hmac.compare_digest(key.encode(), candidate.encode())
+    return found
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
-        # Read per request: tests and operators may change settings at run time.
-        config = SecurityConfig.from_settings()
-        origin = request.headers.get("Origin")
-        if request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
-            return _preflight(config, origin)
-        response = self._guard(request, config)
-        if response is None:
-            response = self.get_response(request)
-        if origin:
-            _add_cors_headers(response, config, origin)
-        return response
+def is_public(path: str) -> bool:
+    """A route of PAKSA_PUBLIC_API_PATHS ("/capabilities"; a trailing / means a prefix)."""
+    if not path.startswith(API_PREFIX):
+        return False
+    rest = path[len(API_PREFIX) - 1:]  # keeps the leading slash: "/capabilities"
+    return any(rest == p or (p.endswith("/") and rest.startswith(p))
+               for p in getattr(settings, "PAKSA_PUBLIC_API_PATHS", ()))
 
-    def _guard(self, request: HttpRequest, config: SecurityConfig) -> HttpResponse | None:
-        key = api_key_from_request(request)
-        if config.api_keys and not _is_public(request.path, config):
-            if key is None:
-                return error_response(
-                    401, "An API key is required: send X-API-Key: <key> or Authorization: Bearer <key>.",
-                    headers={"WWW-Authenticate": 'Bearer realm="paksatalker"'},
-                )
-            if not key_is_valid(key, config.api_keys):
-                return error_response(403, "The API key is not valid.")
-        elif key is not None and not key_is_valid(key, config.api_keys):
-            key = None  # an unknown key on a public route buys no separate bucket
-        write = request.method in WRITE_METHODS
-        limit = config.write_limit if write else config.read_limit
-        if limit <= 0:
-            return None
-        identity = f"key:{_digest(key)}" if key else f"ip:{client_ip(request, config.proxy_count)}"
-        retry_after = rate_limit_hit(config.cache_alias, "w" if write else "r", identity, limit)
-        if retry_after is None:
-            return None
-        kind = "submissions and other writes" if write else "reads"
-        return error_response(
-            429, f"Rate limit reached: {limit} {kind} per minute. Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+
+def key_check(request: HttpRequest, key: str | None):
+    """Ninja's auth answer: truthy lets the request in, None means no key was sent (401);
+    a key that is not one of the configured ones is a 403."""
+    keys = configured_keys()
+    if not keys or is_public(request.path):
+        return "open"
+    key = (key or "").strip()
+    if not key:
+        return None
+    if not key_is_valid(key, keys):
+        raise Forbidden("The API key is not valid.")
+    return "key"
+
+
+class ApiKeyHeader(APIKeyHeader):
+    """``X-API-Key: <key>``."""
+
+    param_name = "X-API-Key"
+
+    def authenticate(self, request, key):
+        return key_check(request, key)
+
+
+class ApiKeyBearer(HttpBearer):
+    """``Authorization: Bearer <key>``."""
+
+    def authenticate(self, request, token):
+        return key_check(request, token)
+
+
+# Ninja tries these in order: either header carries the key.
+API_AUTH = [ApiKeyHeader(), ApiKeyBearer()]
 
 
 def api_key_from_request(request: HttpRequest) -> str | None:
@@ -130,13 +107,40 @@ def api_key_from_request(request: HttpRequest) -> str | None:
     return None
 
 
-def key_is_valid(key: str, keys: tuple[str, ...]) -> bool:
-    # Compare against every key in constant time, so timing reveals neither which
-    # key nor how much of one matched.
-    found = False
-    for candidate in keys:
-        found |= hmac.compare_digest(key.encode(), candidate.encode())
-    return found
+# --- Rate limits ----------------------------------------------------------------
+
+class RateLimitMiddleware:
+    """Fixed-window rate limits for /api/v1 (see the module docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            refused = rate_limit_check(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+
+def rate_limit_check(request: HttpRequest) -> HttpResponse | None:
+    write = request.method in WRITE_METHODS
+    limit = int(getattr(settings, "PAKSA_RATE_LIMIT_PER_MINUTE" if write else "PAKSA_READ_RATE_LIMIT_PER_MINUTE", 0))
+    if limit <= 0:
+        return None
+    key = api_key_from_request(request)
+    # Only a valid key buys its own bucket: guessing keys never escapes the IP's limit.
+    if key is not None and key_is_valid(key, configured_keys()):
+        identity = f"key:{_digest(key)}"
+    else:
+        identity = f"ip:{client_ip(request, int(getattr(settings, 'PAKSA_PROXY_COUNT', 0)))}"
+    cache_alias = getattr(settings, "PAKSA_RATE_LIMIT_CACHE", "default")
+    retry_after = rate_limit_hit(cache_alias, "w" if write else "r", identity, limit)
+    if retry_after is None:
+        return None
+    kind = "submissions and other writes" if write else "reads"
+    return error_response(429, f"Rate limit reached: {limit} {kind} per minute. Try again in {retry_after} s.",
+                          headers={"Retry-After": str(retry_after)})
 
 
 def client_ip(request: HttpRequest, proxy_count: int) -> str:
@@ -175,46 +179,3 @@ def rate_limit_hit(cache_alias: str, bucket: str, identity: str, limit: int, *, 
 def _digest(key: str) -> str:
     # Keys never go into cache keys (or Redis) in clear.
     return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def _is_public(path: str, config: SecurityConfig) -> bool:
-    rest = path[len(API_PREFIX) - 1:]  # keeps the leading slash: "/capabilities"
-    return any(rest == p or (p.endswith("/") and rest.startswith(p)) for p in config.public_paths)
-
-
-def _origin_allowed(config: SecurityConfig, origin: str) -> bool:
-    return "*" in config.cors_origins or origin.rstrip("/") in config.cors_origins
-
-
-def _add_cors_headers(response: HttpResponse, config: SecurityConfig, origin: str) -> None:
-    if not config.cors_origins:
-        return
-    _vary_origin(response)
-    if not _origin_allowed(config, origin):
-        return
-    if "*" in config.cors_origins:
-        response["Access-Control-Allow-Origin"] = "*"
-    else:
-        response["Access-Control-Allow-Origin"] = origin
-        if config.cors_credentials:
-            response["Access-Control-Allow-Credentials"] = "true"
-    response["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
-
-
-def _preflight(config: SecurityConfig, origin: str) -> HttpResponse:
-    if not config.cors_origins or not _origin_allowed(config, origin):
-        response = error_response(403, f"Cross-origin requests from {origin} are not allowed.")
-        _vary_origin(response)
-        return response
-    response = HttpResponse(status=204)
-    _add_cors_headers(response, config, origin)
-    response["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
-    response["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-    response["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
-    return response
-
-
-def _vary_origin(response: HttpResponse) -> None:
-    vary = response.get("Vary", "")
-    if "origin" not in vary.lower():
-        response["Vary"] = f"{vary}, Origin" if vary else "Origin"

@@ -7,6 +7,7 @@ on the scale-out deployment with the same code.
 
 from __future__ import annotations
 
+from paksatalker_site.cors import cors_settings
 from paksatalker_site.env import (
     BASE_DIR,
     data_dir,
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "huey.contrib.djhuey",
     "generation.apps.GenerationConfig",
     "expressions.apps.ExpressionsConfig",
@@ -55,11 +57,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "paksatalker_site.middleware.JsonErrorMiddleware",
-    "paksatalker_site.middleware.RequestSizeLimitMiddleware",
-    "paksatalker_site.gate.RequestGateMiddleware",
+    # First, so its headers reach every /api/v1 response, errors included (paksatalker_site/cors.py).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "paksatalker_site.middleware.JsonErrorMiddleware",
+    # Both answer from the headers alone: a refused client's body is never read.
+    "paksatalker_site.security.RateLimitMiddleware",
+    "paksatalker_site.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,6 +170,13 @@ PAKSA_MAX_TEXT_CHARS = env_int("PAKSA_MAX_TEXT_CHARS", 5000)
 PAKSA_MAX_IMAGE_PIXELS = env_int("PAKSA_MAX_IMAGE_PIXELS", 40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # non-file form fields
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger files spool to disk
+# Django's multipart parser streams each file through these: the first stops a file at its
+# field's limit (413), the others are Django's own.
+FILE_UPLOAD_HANDLERS = [
+    "paksatalker_site.uploads.FieldLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Rendering ---
 PAKSA_PREPROCESS = env_str("PAKSA_PREPROCESS", "full")
@@ -188,6 +200,7 @@ PAKSA_MAX_ATTEMPTS = env_int("PAKSA_MAX_ATTEMPTS", 3)
 PAKSA_MAX_QUEUED_JOBS = env_int("PAKSA_MAX_QUEUED_JOBS", 100)
 # Event streams open at once per web process: each holds a thread, so two stay for the rest.
 PAKSA_MAX_EVENT_STREAMS = max(1, env_int("PAKSA_MAX_EVENT_STREAMS", web_threads() - 2))
+PAKSA_EVENT_STREAM_MAX_SECONDS = env_float("PAKSA_EVENT_STREAM_MAX_SECONDS", 3600.0)  # longest a stream stays open
 PAKSA_RETENTION_DAYS = env_float("PAKSA_RETENTION_DAYS", 7.0)
 
 LANGUAGE_CODE = "en-us"
@@ -204,10 +217,7 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
-# --- Security (issue 7): API keys, rate limits, CORS. Owned by the security work. ---
-# Outermost, so CORS headers reach every /api/v1 response, errors included, and a
-# client without a key is refused before anything reads its body.
-MIDDLEWARE.insert(0, "paksatalker_site.security.ApiSecurityMiddleware")
+# --- Access control: API keys (Ninja auth), rate limits, CORS (paksatalker_site/security.py, cors.py) ---
 # Rate-limit counters live in the cache: Redis shared by every web node when
 # REDIS_URL is set; per process otherwise (each gunicorn worker counts alone).
 if REDIS_URL:
@@ -222,6 +232,31 @@ PAKSA_PUBLIC_API_PATHS = tuple(env_list("PAKSA_PUBLIC_API_PATHS", "/capabilities
 PAKSA_RATE_LIMIT_PER_MINUTE = env_int("PAKSA_RATE_LIMIT_PER_MINUTE", 30)  # writes, per key or IP; 0 = off
 PAKSA_READ_RATE_LIMIT_PER_MINUTE = env_int("PAKSA_READ_RATE_LIMIT_PER_MINUTE", 1200)  # reads; 0 = off
 PAKSA_PROXY_COUNT = env_int("PAKSA_PROXY_COUNT", 0)  # trusted reverse proxies setting X-Forwarded-For
-PAKSA_CORS_ORIGINS = tuple(env_list("PAKSA_CORS_ORIGINS", ""))
-PAKSA_CORS_ALLOW_CREDENTIALS = env_bool("PAKSA_CORS_ALLOW_CREDENTIALS", False)
-# --- End security ---
+# django-cors-headers' CORS_* settings; "*" with credentials refuses to start.
+globals().update(cors_settings(env_list("PAKSA_CORS_ORIGINS", ""), env_bool("PAKSA_CORS_ALLOW_CREDENTIALS", False)))
+
+# --- HTTPS: one switch for a site served over TLS by a proxy in front (docs/deployment.md) ---
+# With it, DEBUG off and a real DJANGO_SECRET_KEY, `manage.py check --deploy` has nothing to say.
+DJANGO_HTTPS = env_bool("DJANGO_HTTPS", False)
+if DJANGO_HTTPS:
+    # The proxy sets X-Forwarded-Proto on every request, replacing any the client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # HSTS covers this host's own subdomains; preload only allows a submission to the browsers' list.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Downloads: presigned S3 URLs and nginx X-Accel-Redirect
+# On S3 storage /download/<id>.mp4 answers 302 to a presigned URL valid this many seconds;
+# S3 serves the body and the Range requests.
+PAKSA_DOWNLOAD_URL_TTL = env_int("PAKSA_DOWNLOAD_URL_TTL", 300)
+# Local storage behind nginx: e.g. /protected-media/, an `internal` location aliased to
+# MEDIA_ROOT (docs/deployment.md); nginx then serves the files and their Ranges. Empty: Django does.
+PAKSA_X_ACCEL_REDIRECT_PREFIX = env_str("PAKSA_X_ACCEL_REDIRECT_PREFIX", "")
+if PAKSA_STORAGE == "s3":
+    # Presign with SigV4: botocore would pick SigV2 in older regions, which AWS is retiring
+    # and which S3-compatible servers may not accept.
+    STORAGES["default"]["OPTIONS"].setdefault("signature_version", "s3v4")

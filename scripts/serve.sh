@@ -9,6 +9,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} MKL_NUM_THREADS=${MKL_NUM_THREADS:-
 .venv/bin/python manage.py run_huey --quiet &
 worker=$!
 # Workers, threads and preloading come from gunicorn.conf.py (PAKSA_WEB_WORKERS, PAKSA_WEB_THREADS).
+# In production put nginx in front (docs/deployment.md).
 .venv/bin/gunicorn paksatalker_site.wsgi:application --bind "$HOST:$PORT" --access-logfile - &
 web=$!
 stop() { kill "$web" "$worker" 2>/dev/null || true; wait "$web" "$worker" 2>/dev/null || true; }

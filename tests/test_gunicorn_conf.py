@@ -1,4 +1,4 @@
-"""gunicorn.conf.py: the web tier's settings, read by make run, the README's web node and the tests' service."""
+"""gunicorn.conf.py: the web tier's settings, read by make run, docs/deployment.md's web node and the tests' service."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def test_settings_follow_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PAKSA_WEB_THREADS", "3")
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert (conf["workers"], conf["threads"]) == (5, 3)
-    assert conf["worker_class"] == "paksatalker_site.gworker.FreeThreadWorker"
+    assert conf["worker_class"] == "gthread"  # stock: no worker class of our own
+    # No more connections than threads: the rest wait in the kernel's queue for a free process.
+    assert (conf["worker_connections"], conf["keepalive"]) == (3, 0)
     assert conf["preload_app"] is True
     assert conf["control_socket"] == str(tmp_path / "gunicorn.ctl")  # per installation, not per user
 

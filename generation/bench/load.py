@@ -30,7 +30,9 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 SUBMIT_PATH = "/api/v1/generate/video-from-prompt"
-TARGETS = {"submit_p95_ms": 200, "status_p95_ms": 50, "server_errors_5xx": 0}
+# No 5xx; submit p95 at most 6x the bare app's in the same run (the shared machine's speed moves
+# from run to run, the ratio much less); status polls answered in under 50 ms at p95.
+TARGETS = {"server_errors_5xx": 0, "submit_p95_vs_baseline": 6.0, "status_p95_ms": 50.0}
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -322,4 +324,36 @@ def load_test(clients: int = 50, polls: int = 20, *, bursts: int = 3, poll_inter
                                                          "client_cpu_ms_per_submit", "server_errors_5xx")}
     if result["submit_p95_ms"] and baseline["submit_p95_ms"]:
         result["submit_p95_vs_baseline"] = round(result["submit_p95_ms"] / baseline["submit_p95_ms"], 2)
+    result["checks"] = load_checks(result)
+    result["passed"] = all(check["pass"] for check in result["checks"].values())
+    result["summary"] = load_summary(result)
+    logger.info("load: %s", result["summary"])
     return result
+
+
+def load_checks(result: dict) -> dict:
+    """Each target with the figure measured and whether it was met; a figure that could not
+    be measured (no submission answered, no baseline) fails its target."""
+    measured = {name: result.get(name) for name in TARGETS}
+    checks = {}
+    for name, target in TARGETS.items():
+        value = measured[name]
+        if name == "server_errors_5xx":
+            ok = value == target and result.get("connection_errors", 0) == 0
+        elif name == "status_p95_ms":
+            ok = value is not None and value < target
+        else:
+            ok = value is not None and value <= target
+        checks[name] = {"value": value, "target": target, "pass": ok}
+    return checks
+
+
+def load_summary(result: dict) -> str:
+    """One line: each figure against its target, then PASS or FAIL."""
+    checks = result.get("checks") or load_checks(result)
+    parts = [f"5xx {checks['server_errors_5xx']['value']} (connection errors {result.get('connection_errors', 0)}; target 0)",
+             f"submit p95 {result.get('submit_p95_ms')} ms = {checks['submit_p95_vs_baseline']['value']}x the bare app's "
+             f"{(result.get('baseline') or {}).get('submit_p95_ms')} ms (target <= {TARGETS['submit_p95_vs_baseline']:g}x)",
+             f"status p95 {checks['status_p95_ms']['value']} ms (target < {TARGETS['status_p95_ms']:g})"]
+    verdict = "PASS" if all(c["pass"] for c in checks.values()) else "FAIL: " + ", ".join(n for n, c in checks.items() if not c["pass"])
+    return "; ".join(parts) + f" -> {verdict}"

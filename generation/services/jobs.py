@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from generation.models import GenerationJob, JobKind, JobStatus
 from generation.selectors import jobs_queued_count
-from generation.services.rows import row_insert
 from paksatalker_site.errors import USER_ERRORS, BadRequest, JobCancelled, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -72,7 +71,8 @@ def job_create(
             getattr(job, field_name).save(name, upload, save=False)
             stored.append(getattr(job, field_name))
     try:
-        row_insert(job)
+        with transaction.atomic():  # a savepoint inside a caller's transaction: a refused row leaves it usable
+            job.save(force_insert=True)
     except Exception:
         _delete_files(stored)
         raise

@@ -1,18 +1,27 @@
-"""API keys, rate limits, CORS, and the admin behind Django auth with CSRF."""
+"""API keys (Ninja auth), rate limits, CORS (django-cors-headers), and the admin behind Django auth with CSRF."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from generation.models import GenerationJob
-from paksatalker_site.security import SecurityConfig, rate_limit_hit
+from paksatalker_site.cors import cors_settings
+from paksatalker_site.security import rate_limit_hit
 from tests.reliability.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
 PROMPT = "/api/v1/generate/video-from-prompt"
+
+
+def _cors(settings, origins, credentials=False):
+    """What PAKSA_CORS_ORIGINS / PAKSA_CORS_ALLOW_CREDENTIALS set at start-up."""
+    for name, value in cors_settings(origins, credentials).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -57,6 +66,49 @@ def test_public_routes_need_no_key(client, keys, monkeypatch):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/api/v1/docs").status_code == 200
     assert_error(client.get("/api/v1/capabilitiesX"), 401)  # exact match, not a prefix
+
+
+def test_the_docs_show_that_a_key_is_needed_only_when_keys_are_configured(client, settings):
+    settings.PAKSA_API_KEYS = ()
+    open_schema = client.get("/api/v1/openapi.json").json()
+    assert not any("security" in op for ops in open_schema["paths"].values() for op in ops.values())
+    settings.PAKSA_API_KEYS = ("key-one-0123456789",)
+    schema = client.get("/api/v1/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert {"type": "apiKey", "in": "header", "name": "X-API-Key"} in schemes.values()
+    assert {"type": "http", "scheme": "bearer"} in schemes.values()
+    assert schema["paths"]["/api/v1/generate/video-from-prompt"]["post"]["security"]
+    assert schema["paths"]["/api/v1/voices"]["get"]["security"]
+    assert "security" not in schema["paths"]["/api/v1/capabilities"]["get"]  # public
+
+
+def test_the_docs_take_a_key_when_they_are_not_public(client, keys, settings):
+    settings.PAKSA_PUBLIC_API_PATHS = ("/capabilities",)
+    assert_error(client.get("/api/v1/openapi.json"), 401, "API key")
+    assert_error(client.get("/api/v1/docs", HTTP_X_API_KEY="wrong"), 403)
+    assert client.get("/api/v1/openapi.json", HTTP_AUTHORIZATION=f"Bearer {keys[0]}").status_code == 200
+
+
+class UnreadableInput(io.RawIOBase):
+    def read(self, size=-1):
+        raise AssertionError("the body of a refused request was read")
+
+    readinto = read
+
+
+def test_a_refused_client_body_is_never_read(client, keys):
+    # The key is checked before the view's form parameters are parsed.
+    response = client.generic("POST", PROMPT, data=b"z" * 1000, content_type="multipart/form-data; boundary=b",
+                              **{"wsgi.input": UnreadableInput()})
+    assert_error(response, 401, "API key")
+
+
+def test_a_wrong_key_buys_no_bucket_of_its_own(client, keys, settings):
+    settings.PAKSA_READ_RATE_LIMIT_PER_MINUTE = 2
+    for guess in ("guess-1", "guess-2"):
+        assert_error(client.get("/api/v1/voices", HTTP_X_API_KEY=guess), 403)
+    assert_error(client.get("/api/v1/voices", HTTP_X_API_KEY="guess-3"), 429)  # the IP's budget is spent
+    assert client.get("/api/v1/voices", HTTP_X_API_KEY=keys[0]).status_code == 200  # a valid key has its own
 
 
 def test_write_limit_gives_429_with_retry_after_and_reads_go_on(client, settings, queued_only):
@@ -111,53 +163,52 @@ def test_window_rolls_over():
 
 
 def test_cors_preflight_and_headers(client, settings, keys):
-    settings.PAKSA_CORS_ORIGINS = ("https://studio.example.com",)
+    _cors(settings, ["https://studio.example.com/"])  # a trailing slash is forgiven
     preflight = client.options(PROMPT, HTTP_ORIGIN="https://studio.example.com",
                                HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
                                HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-api-key, idempotency-key")
-    assert preflight.status_code == 204  # answered without a key: browsers never send one here
+    assert preflight.status_code == 200  # answered without a key: browsers never send one here
     assert preflight["Access-Control-Allow-Origin"] == "https://studio.example.com"
-    assert "X-API-Key" in preflight["Access-Control-Allow-Headers"]
-    assert "Idempotency-Key" in preflight["Access-Control-Allow-Headers"]
+    assert "x-api-key" in preflight["Access-Control-Allow-Headers"]
+    assert "idempotency-key" in preflight["Access-Control-Allow-Headers"]
     assert "POST" in preflight["Access-Control-Allow-Methods"]
     assert "Access-Control-Allow-Credentials" not in preflight
+    # Another origin gets no grant, so its browser refuses to send the request.
     refused = client.options(PROMPT, HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
-    assert_error(refused, 403, "evil.example")
-    assert "Access-Control-Allow-Origin" not in refused
+    assert refused.status_code < 500 and "Access-Control-Allow-Origin" not in refused
     # Errors carry the CORS headers too, so the browser can show them.
     error = client.get("/api/v1/voices", HTTP_ORIGIN="https://studio.example.com")
     assert error.status_code == 401
     assert error["Access-Control-Allow-Origin"] == "https://studio.example.com"
-    assert "Origin" in error["Vary"]
+    assert "origin" in error["Vary"].lower()
     ok = client.get("/api/v1/voices", HTTP_ORIGIN="https://studio.example.com", HTTP_X_API_KEY=keys[0])
     assert ok.status_code == 200 and "Retry-After" in ok["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in client.get("/api/v1/voices", HTTP_ORIGIN="https://evil.example", HTTP_X_API_KEY=keys[0])
+    assert "Access-Control-Allow-Origin" not in client.get("/", HTTP_ORIGIN="https://studio.example.com")  # /api/v1 only
 
 
 def test_cors_wildcard_never_with_credentials(client, settings):
-    settings.PAKSA_CORS_ORIGINS = ("*",)
-    settings.PAKSA_CORS_ALLOW_CREDENTIALS = False
+    _cors(settings, ["*"])
     response = client.get("/api/v1/voices", HTTP_ORIGIN="https://anywhere.example")
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in response
-    settings.PAKSA_CORS_ALLOW_CREDENTIALS = True
     with pytest.raises(ImproperlyConfigured):
-        SecurityConfig.from_settings()
+        cors_settings(["*"], True)
 
 
 def test_cors_credentials_for_listed_origins(client, settings):
-    settings.PAKSA_CORS_ORIGINS = ("https://studio.example.com",)
-    settings.PAKSA_CORS_ALLOW_CREDENTIALS = True
+    _cors(settings, ["https://studio.example.com"], credentials=True)
     response = client.get("/api/v1/voices", HTTP_ORIGIN="https://studio.example.com")
+    assert response["Access-Control-Allow-Origin"] == "https://studio.example.com"
     assert response["Access-Control-Allow-Credentials"] == "true"
 
 
 def test_no_cors_configured_adds_nothing(client, settings):
-    settings.PAKSA_CORS_ORIGINS = ()
+    _cors(settings, [])
     response = client.get("/api/v1/voices", HTTP_ORIGIN="https://studio.example.com")
     assert response.status_code == 200 and "Access-Control-Allow-Origin" not in response
     preflight = client.options("/api/v1/voices", HTTP_ORIGIN="https://studio.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
-    assert_error(preflight, 403)
+    assert "Access-Control-Allow-Origin" not in preflight
 
 
 def test_admin_needs_login_and_csrf(settings, keys):

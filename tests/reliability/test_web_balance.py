@@ -1,4 +1,5 @@
-"""A web process with no free thread leaves new connections to its siblings."""
+"""A web process with no free thread leaves new connections to its siblings
+(gunicorn.conf.py: worker_connections = threads)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from tests.service import Service
 @pytest.mark.integration
 def test_a_process_busy_with_an_event_stream_does_not_take_new_connections(tmp_path, astronaut_path):
     # Two processes of one thread each; an open event stream holds one of those threads.
-    # Stock gthread would still accept connections in that process and park them behind the
-    # stream (for up to an hour); every request below would then have about even odds of hanging.
+    # With gthread's default of 1000 connections per process, that process would still accept
+    # connections and park them behind the stream (for up to an hour); every request below
+    # would then have about even odds of hanging.
     with Service(tmp_path, worker=False, web_workers=2, PAKSA_WEB_THREADS="1", PAKSA_RATE_LIMIT_PER_MINUTE="0",
                  PAKSA_LOG_LEVEL="WARNING") as service:
         with astronaut_path.open("rb") as image:
@@ -27,7 +29,7 @@ def test_a_process_busy_with_an_event_stream_does_not_take_new_connections(tmp_p
                 assert requests.get(f"{service.url}/api/v1/voices", timeout=5).status_code == 200
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 @pytest.mark.integration
 def test_the_load_client_reports_each_web_process_share(tmp_path):
     with Service(tmp_path, worker=False, web_workers=3, PAKSA_WEB_THREADS="2", PAKSA_RATE_LIMIT_PER_MINUTE="0",
