@@ -1,7 +1,8 @@
 """Where expression models live, and whether a file there is really a model.
 
 Django-free. Every check returns a reason string: ``""`` when the file looks
-like the model, otherwise a sentence a user can act on (it names the path).
+like the model, otherwise a sentence a user can act on (it names the path as
+``display_path`` shows it: never absolute).
 A Git LFS pointer, a truncated download and a file of the wrong format are
 all told apart, because "the file is there" is not "the model can run".
 """
@@ -31,11 +32,17 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def display_path(path: Path) -> str:
-    """The path as users know it: relative to the repo when it is inside it."""
+    """The path as users may see it, never the server's absolute path: relative to the
+    repo when inside it, else under the ``PAKSA_MODELS_DIR`` it lies in, else its name."""
+    resolved = Path(path).resolve()
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(resolved.relative_to(REPO_ROOT))
     except ValueError:
-        return str(path)
+        pass
+    try:
+        return f"PAKSA_MODELS_DIR/{resolved.relative_to(models_dir().resolve())}"
+    except ValueError:
+        return resolved.name
 
 
 def is_lfs_pointer(path: Path) -> bool:

@@ -1,5 +1,6 @@
 """What can run on this server right now: engines, models, ffmpeg. Every flag is
-backed by a real check (code imports, model file validates)."""
+backed by a real check (code imports, model file validates). Building it imports
+no torch, scipy or onnxruntime, and its text names no server path."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ RELEVANT_FILTERS = ("subtitles", "ass", "chromakey", "colorkey", "scale", "gblur
 
 def capabilities_get() -> dict:
     from expressions.selectors import expression_capabilities
-    from generation.engines import engines_get
+    from generation.engines import engines_get, path_labels
 
     engines = engines_get()
     engine_flags = {}
@@ -45,7 +46,7 @@ def capabilities_get() -> dict:
     }
     version = media.ffmpeg_version()
     filters = media.ffmpeg_filters()
-    return {
+    return _public({
         "models": models,
         "reasons": reasons,
         "engines": engine_flags,
@@ -55,7 +56,18 @@ def capabilities_get() -> dict:
         "background": _background_capabilities(),
         # The studio asks for a key when one is needed (this route itself stays public).
         "auth": {"api_key_required": bool(settings.PAKSA_API_KEYS)},
-    }
+    }, path_labels())
+
+
+def _public(value, labels):
+    """Every string in the answer with server paths shown as labels (reasons quote libraries' own words)."""
+    if isinstance(value, str):
+        return labels.scrub(value)
+    if isinstance(value, dict):
+        return {key: _public(item, labels) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_public(item, labels) for item in value]
+    return value
 
 
 def _background_capabilities() -> dict:

@@ -1,4 +1,9 @@
-"""Huey tasks: thin, they take ids and call services."""
+"""Huey tasks: thin, they take ids and call services.
+
+Services are imported inside the task bodies: ``generation.services.jobs`` enqueues
+these tasks, so a module-level import would make the two packages import each other,
+and a worker loads the render code only when it first renders.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,22 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
-from generation import services
-
 logger = logging.getLogger(__name__)
 
 
 @db_task(context=False)
 def job_render_task(job_id: str) -> None:
-    services.job_run(job_id=job_id)
+    from generation.services.running import job_run
+
+    job_run(job_id=job_id)
 
 
 # Priority: a reap must not wait behind renders for the worker's slot.
 @db_task(context=False, priority=100)
 def jobs_reap_task() -> None:
-    outcome = services.jobs_reap_stale()
+    from generation.services.jobs import jobs_reap_stale
+
+    outcome = jobs_reap_stale()
     if outcome["requeued"] or outcome["failed"]:
         logger.warning("reaper: %s", outcome)
 

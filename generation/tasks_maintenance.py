@@ -7,8 +7,6 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
-from generation.services.retention import retention_sweep
-
 logger = logging.getLogger(__name__)
 
 
@@ -16,4 +14,6 @@ logger = logging.getLogger(__name__)
 @lock_task("paksatalker-retention")
 def retention_periodic_task() -> dict:
     """Hourly; the lock keeps two consumers (on two machines) from sweeping at once."""
+    from generation.services.retention import retention_sweep
+
     return retention_sweep().as_dict()

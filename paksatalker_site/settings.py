@@ -179,6 +179,8 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 # --- Rendering ---
+PAKSA_X264_PRESET = env_str("PAKSA_X264_PRESET", "ultrafast")  # x264 preset of rendered MP4s
+PAKSA_X264_CRF = env_int("PAKSA_X264_CRF", 20)  # x264 quality: 0-51, lower is better and larger
 PAKSA_PREPROCESS = env_str("PAKSA_PREPROCESS", "full")
 PAKSA_STRICT_PREPROCESS = env_bool("PAKSA_STRICT_PREPROCESS", False)
 PAKSA_DISABLED_ENGINES = tuple(env_list("PAKSA_DISABLED_ENGINES", ""))

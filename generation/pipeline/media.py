@@ -1,10 +1,17 @@
-"""The one ffmpeg/ffprobe wrapper: argument lists only, errors carry stderr."""
+"""The one ffmpeg/ffprobe wrapper.
+
+Command lines and filter graphs are built with ``ffmpeg-python``; every one runs
+through ``run`` (blocking) or ``_spawn`` (raw frames piped in or out): argument
+lists, never a shell, and failures become ``MediaError`` carrying ffmpeg's stderr.
+The error's message (which users see) names our files by their names only.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -15,23 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import ffmpeg
 import numpy as np
 
 from generation.pipeline.errors import MediaError
-from paksatalker_site.env import env_str
+from generation.pipeline.types import Encoding
 
 logger = logging.getLogger(__name__)
 
 SPEECH_SAMPLE_RATE_HZ = 16000
-AUDIO_BITRATE = "128k"
+OUTPUT_AUDIO_RATE_HZ = 44100
 PROBE_TIMEOUT_S = 20
-# Read through the one (Django-free) environment reader, so the pipeline stays Django-free.
-# ultrafast: the encoder runs beside the frame generator on a 2-core box and must
-# keep up at <=5 ms per 480p frame (superfast measured ~6 ms CPU, ultrafast ~3.5-4);
-# CRF 20 keeps it visually clean, at ~1.8x superfast's file size (~1 Mbit/s at 480p).
-# -tune zerolatency measured no faster (it drops frame threading). Override per box.
-X264_PRESET = env_str("PAKSA_X264_PRESET", "ultrafast")
-X264_CRF = env_str("PAKSA_X264_CRF", "20")
+QUIET = ("-nostdin", "-hide_banner", "-loglevel", "error")
 
 
 def ffmpeg_binary() -> str:
@@ -42,7 +44,8 @@ def ffprobe_binary() -> str:
     return shutil.which("ffprobe") or "ffprobe"
 
 
-def _run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg", cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run one ffmpeg/ffprobe argument list to the end; MediaError (with stderr) unless it succeeds."""
     try:
         proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False, cwd=cwd)
     except FileNotFoundError as exc:
@@ -51,13 +54,30 @@ def _run(args: list[str], *, timeout: float | None = None, what: str = "ffmpeg",
         raise MediaError(f"{what} timed out after {timeout:.0f} s", stderr=(exc.stderr or b"").decode(errors="replace")) from exc
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace")
-        raise MediaError(f"{what} failed: {_last_line(stderr)}", stderr=stderr)
+        raise MediaError(f"{what} failed: {_last_line(stderr, args)}", stderr=stderr)
     return proc
 
 
-def _last_line(stderr: str) -> str:
+def _spawn(args: list[str], *, stdin=None, stdout=None) -> subprocess.Popen:
+    """Start a streaming ffmpeg (frames through a pipe); stderr is captured for the error."""
+    try:
+        return subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    except FileNotFoundError as exc:
+        raise MediaError("ffmpeg is not installed", stderr=str(exc)) from exc
+
+
+def _compile(stream) -> list[str]:
+    """An ffmpeg-python output node as an argument list: quiet, overwriting, our binary."""
+    return stream.global_args(*QUIET).overwrite_output().compile(cmd=ffmpeg_binary())
+
+
+def _last_line(stderr: str, args: list[str]) -> str:
+    """ffmpeg's last word, with the paths we passed it cut to their file names."""
     lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else "no output"
+    line = lines[-1] if lines else "no output"
+    for arg in sorted((a for a in args[1:] if os.sep in a), key=len, reverse=True):
+        line = line.replace(arg, Path(arg).name)
+    return line[:300]
 
 
 @dataclass(frozen=True)
@@ -76,9 +96,12 @@ class MediaInfo:
 
 
 def probe(path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
-    """ffprobe a file; raises MediaError when it is not media ffmpeg can read."""
-    args = [ffprobe_binary(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
-    out = _run(args, timeout=timeout, what="ffprobe").stdout
+    """ffprobe a file; raises MediaError when it is not media ffmpeg can read.
+
+    The arguments are ``ffmpeg.probe``'s, run through ``run`` for its timeout and errors.
+    """
+    args = [ffprobe_binary(), "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
+    out = run(args, timeout=timeout, what="ffprobe").stdout
     try:
         info = json.loads(out or b"{}")
     except json.JSONDecodeError as exc:
@@ -116,10 +139,9 @@ def _float(value) -> float:
 
 def normalize_audio(src: Path, dst: Path, *, sample_rate: int = SPEECH_SAMPLE_RATE_HZ, max_seconds: float | None = None) -> Path:
     """Decode any audio ffmpeg reads to mono 16-bit PCM WAV at ``sample_rate``."""
-    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-i", str(src), "-vn", "-ac", "1", "-ar", str(sample_rate), "-c:a", "pcm_s16le"]
-    if max_seconds:
-        args += ["-t", f"{max_seconds:.3f}"]
-    _run(args + [str(dst)], what="ffmpeg (audio decode)")
+    limit = {"t": f"{max_seconds:.3f}"} if max_seconds else {}
+    out = ffmpeg.input(str(src)).output(str(dst), vn=None, ac=1, ar=sample_rate, acodec="pcm_s16le", **limit)
+    run(_compile(out), what="ffmpeg (audio decode)")
     return dst
 
 
@@ -146,59 +168,54 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
-def _encode_output_args(out: Path, duration: float) -> list[str]:
-    return [
-        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF, "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", "44100",
-        "-t", f"{duration:.3f}", "-movflags", "+faststart", str(out),
-    ]
+def _mp4(video, audio, out: Path, duration: float, encoding: Encoding, **extra):
+    """The output node every rendered MP4 shares: H.264 yuv420p + AAC, cut to the audio, +faststart."""
+    return ffmpeg.output(
+        video, audio, str(out),
+        vcodec="libx264", preset=encoding.preset, crf=encoding.crf, pix_fmt="yuv420p", threads=encoding.threads,
+        acodec="aac", audio_bitrate=encoding.audio_bitrate, ar=OUTPUT_AUDIO_RATE_HZ,
+        t=f"{duration:.3f}", movflags="+faststart", **extra,
+    )
 
 
-def still_video(image_path: Path, audio_path: Path, out: Path, *, fps: int, size: tuple[int, int], duration: float, threads: int = 0) -> Path:
-    """One image held for the whole audio: H.264 yuv420p + AAC, +faststart."""
+def still_video(image_path: Path, audio_path: Path, out: Path, *, fps: int, size: tuple[int, int], duration: float,
+                encoding: Encoding = Encoding()) -> Path:
+    """One image held for the whole audio."""
     w, h = size
-    args = [
-        ffmpeg_binary(), "-nostdin", "-hide_banner", "-y",
-        "-loop", "1", "-framerate", str(fps), "-i", str(image_path), "-i", str(audio_path),
-        "-map", "0:v:0", "-map", "1:a:0", "-vf", f"scale={w}:{h}:flags=lanczos,setsar=1,format=yuv420p",
-        "-r", str(fps), "-tune", "stillimage", "-threads", str(threads),
-    ] + _encode_output_args(out, duration)
-    _run(args, what="ffmpeg (still video)")
+    video = (
+        ffmpeg.input(str(image_path), loop=1, framerate=fps)["v:0"]
+        .filter("scale", w, h, flags="lanczos").filter("setsar", 1).filter("format", "yuv420p")
+    )
+    audio = ffmpeg.input(str(audio_path))["a:0"]
+    run(_compile(_mp4(video, audio, out, duration, encoding, r=fps, tune="stillimage")), what="ffmpeg (still video)")
     return out
 
 
 class FrameEncoder:
-    """Frames piped as raw BGR into ffmpeg, muxed with the audio. No frame files.
+    """Frames piped as raw video into ffmpeg, muxed with the audio. No frame files.
 
-    Use as a context manager; ``write`` each frame, and the exit finishes the
+    Use as a context manager; ``write`` each BGR frame, and the exit finishes the
     file (or kills ffmpeg and removes the partial file on error).
     """
 
-    def __init__(self, out: Path, *, size: tuple[int, int], fps: int, audio_path: Path, duration: float, extra_filters: str = ""):
+    def __init__(self, out: Path, *, size: tuple[int, int], fps: int, audio_path: Path, duration: float,
+                 encoding: Encoding = Encoding()):
         self.out, self.size, self.fps = out, size, fps
         w, h = size
         # Frames go down the pipe as yuv420p, converted here by OpenCV (BT.601
         # limited range, like ffmpeg's default): ~1 ms per 1080p frame against
         # ~5 ms in ffmpeg's own bgr24 converter, and half the bytes through the
-        # pipe. Filters get the BGR frames they were written for.
-        self._yuv = not extra_filters and w % 2 == 0 and h % 2 == 0
-        self.args = [
-            ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "yuv420p" if self._yuv else "bgr24", "-s", f"{w}x{h}", "-framerate", str(fps), "-i", "pipe:0",
-            "-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
-        ]
-        if extra_filters:
-            self.args += ["-vf", extra_filters]
-        self.args += _encode_output_args(out, duration)
+        # pipe. yuv420p needs even sides; odd ones go as bgr24.
+        self._yuv = w % 2 == 0 and h % 2 == 0
+        frames = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="yuv420p" if self._yuv else "bgr24", s=f"{w}x{h}", framerate=fps)
+        audio = ffmpeg.input(str(audio_path))["a:0"]
+        self.args = _compile(_mp4(frames["v:0"], audio, out, duration, encoding))
         self._proc: Optional[subprocess.Popen] = None
         self._stderr: list[bytes] = []
         self.frames_written = 0
 
     def __enter__(self) -> FrameEncoder:
-        try:
-            self._proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        except FileNotFoundError as exc:
-            raise MediaError("ffmpeg is not installed", stderr=str(exc)) from exc
+        self._proc = _spawn(self.args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         # Drain stderr on a thread so a chatty ffmpeg never blocks on a full pipe.
         self._reader = threading.Thread(target=lambda: self._stderr.append(self._proc.stderr.read()), daemon=True)
         self._reader.start()
@@ -219,7 +236,7 @@ class FrameEncoder:
             self._proc.wait()
             self._reader.join(timeout=5)
             stderr = b"".join(self._stderr).decode(errors="replace")
-            raise MediaError(f"ffmpeg (encode) stopped: {_last_line(stderr)}", stderr=stderr) from exc
+            raise MediaError(f"ffmpeg (encode) stopped: {_last_line(stderr, self.args)}", stderr=stderr) from exc
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -238,17 +255,18 @@ class FrameEncoder:
         if code != 0:
             stderr = b"".join(self._stderr).decode(errors="replace")
             self.out.unlink(missing_ok=True)
-            raise MediaError(f"ffmpeg (encode) failed: {_last_line(stderr)}", stderr=stderr)
+            raise MediaError(f"ffmpeg (encode) failed: {_last_line(stderr, self.args)}", stderr=stderr)
 
 
 def read_frames(path: Path, *, size: tuple[int, int], fps: int) -> Iterator[np.ndarray]:
     """Decode a video as BGR frames scaled to ``size`` at ``fps``."""
     w, h = size
-    args = [
-        ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path),
-        "-vf", f"fps={fps},scale={w}:{h}:flags=bicubic", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",
-    ]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    decode = (
+        ffmpeg.input(str(path))["v:0"].filter("fps", fps=fps).filter("scale", w, h, flags="bicubic")
+        .output("pipe:", format="rawvideo", pix_fmt="bgr24")
+    )
+    args = _compile(decode)
+    proc = _spawn(args, stdout=subprocess.PIPE)
     frame_bytes = w * h * 3
     try:
         while True:
@@ -262,10 +280,10 @@ def read_frames(path: Path, *, size: tuple[int, int], fps: int) -> Iterator[np.n
         stderr = proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
         if proc.wait() not in (0, -9) and stderr.strip():
-            raise MediaError(f"ffmpeg (decode) failed: {_last_line(stderr)}", stderr=stderr)
+            raise MediaError(f"ffmpeg (decode) failed: {_last_line(stderr, args)}", stderr=stderr)
 
 
-def burn_subtitles(video: Path, subtitles: Path, out: Path) -> Path:
+def burn_subtitles(video: Path, subtitles: Path, out: Path, *, encoding: Encoding = Encoding()) -> Path:
     """Render an SRT/VTT file into the picture (ffmpeg's subtitles filter); audio is copied.
 
     The filter takes a file name inside a filter graph, where ':' and quotes are
@@ -275,26 +293,27 @@ def burn_subtitles(video: Path, subtitles: Path, out: Path) -> Path:
     local = subtitles.parent / safe_name
     if local != subtitles:
         local.write_bytes(subtitles.read_bytes())
-    args = [
-        ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-i", str(video.resolve()),
-        "-vf", f"subtitles={safe_name}:force_style='FontSize=20,Outline=2,MarginV=24'",
-        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF, "-pix_fmt", "yuv420p",
-        "-c:a", "copy", "-movflags", "+faststart", str(out.resolve()),
-    ]
-    _run(args, what="ffmpeg (caption burn-in)", cwd=subtitles.parent)
+    source = ffmpeg.input(str(video.resolve()))
+    picture = source["v:0"].filter("subtitles", safe_name, force_style="FontSize=20,Outline=2,MarginV=24")
+    out_node = ffmpeg.output(
+        picture, source["a:0"], str(out.resolve()),
+        vcodec="libx264", preset=encoding.preset, crf=encoding.crf, pix_fmt="yuv420p", threads=encoding.threads,
+        acodec="copy", movflags="+faststart",
+    )
+    run(_compile(out_node), what="ffmpeg (caption burn-in)", cwd=subtitles.parent)
     return out
 
 
 def extract_frame(path: Path, at_seconds: float, out_png: Path) -> Path:
-    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-y", "-ss", f"{at_seconds:.3f}", "-i", str(path), "-frames:v", "1", str(out_png)]
-    _run(args, what="ffmpeg (frame extract)")
+    node = ffmpeg.input(str(path), ss=f"{at_seconds:.3f}").output(str(out_png), **{"frames:v": 1})
+    run(_compile(node), what="ffmpeg (frame extract)")
     return out_png
 
 
 @functools.lru_cache(maxsize=1)
 def ffmpeg_version() -> str:
     try:
-        out = _run([ffmpeg_binary(), "-hide_banner", "-version"], timeout=10).stdout.decode(errors="replace")
+        out = run([ffmpeg_binary(), "-hide_banner", "-version"], timeout=10).stdout.decode(errors="replace")
     except MediaError:
         return ""
     match = re.search(r"ffmpeg version (\S+)", out)
@@ -304,7 +323,7 @@ def ffmpeg_version() -> str:
 @functools.lru_cache(maxsize=1)
 def ffmpeg_filters() -> frozenset[str]:
     try:
-        out = _run([ffmpeg_binary(), "-hide_banner", "-filters"], timeout=10).stdout.decode(errors="replace")
+        out = run([ffmpeg_binary(), "-hide_banner", "-filters"], timeout=10).stdout.decode(errors="replace")
     except MediaError:
         return frozenset()
     names = set()

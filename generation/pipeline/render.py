@@ -158,11 +158,13 @@ def _encode(stream: FrameStream, inp: EngineInput, engine_name: str, progress: P
 
             cv2.imwrite(str(still_png), frame)
             progress(SPAN_FRAMES[0], "Encoding video")
-            media.still_video(still_png, inp.audio.path, request.output_path, fps=request.fps, size=size, duration=inp.audio.duration)
+            media.still_video(still_png, inp.audio.path, request.output_path, fps=request.fps, size=size,
+                              duration=inp.audio.duration, encoding=request.encoding)
             return
         frames_progress = _span(progress, SPAN_FRAMES)
         every = max(1, request.fps // 4)
-        with media.FrameEncoder(request.output_path, size=size, fps=request.fps, audio_path=inp.audio.path, duration=inp.audio.duration) as encoder:
+        with media.FrameEncoder(request.output_path, size=size, fps=request.fps, audio_path=inp.audio.path,
+                                duration=inp.audio.duration, encoding=request.encoding) as encoder:
             for index, frame in enumerate(stream.frames):
                 if index >= inp.frame_count:
                     break
@@ -205,7 +207,7 @@ def _captions(request: RenderRequest, timeline: PhoneTimeline, known_text: str, 
     if request.captions == "burn":
         progress(SPAN_FRAMES[1], "Burning in captions")
         burned = request.work_dir / "burned.mp4"
-        media.burn_subtitles(request.output_path, srt, burned)
+        media.burn_subtitles(request.output_path, srt, burned, encoding=request.encoding)
         burned.replace(request.output_path)
     return vtt, srt, note + (" (burned in)" if request.captions == "burn" else "")
 

@@ -116,6 +116,22 @@ class BackgroundOptions:
     aspect: float = 2.39  # cinematic letterbox aspect
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """How output MP4s are encoded (H.264 + AAC); the service fills it from settings.
+
+    ultrafast: the encoder runs beside the frame generator on a 2-core box and must
+    keep up at <=5 ms per 480p frame (superfast measured ~6 ms CPU, ultrafast ~3.5-4);
+    CRF 20 keeps it visually clean, at ~1.8x superfast's file size (~1 Mbit/s at 480p).
+    -tune zerolatency measured no faster (it drops frame threading).
+    """
+
+    preset: str = "ultrafast"  # x264 preset (PAKSA_X264_PRESET)
+    crf: int = 20  # x264 constant rate factor, 0-51, lower is better (PAKSA_X264_CRF)
+    threads: int = 0  # ffmpeg -threads; 0 lets ffmpeg choose
+    audio_bitrate: str = "128k"  # AAC
+
+
 @dataclass
 class RenderRequest:
     """Everything a render needs; built by the service from a job."""
@@ -136,6 +152,7 @@ class RenderRequest:
     prefer_wav2lip: bool = False
     disabled_engines: tuple[str, ...] = ()
     background: BackgroundOptions = field(default_factory=BackgroundOptions)
+    encoding: Encoding = field(default_factory=Encoding)
     captions: str = "auto"  # auto: when the words are known | file | burn | none
     expression_engine: str = "auto"  # expression estimator for the source face; "none" skips it
     # Blendshapes of the source face (ARKit names), from the expression stage.

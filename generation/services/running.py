@@ -9,10 +9,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from generation.engines import engines_get
+from generation.engines import engines_get, path_labels
 from generation.models import GenerationJob
 from generation.pipeline import render as pipeline
-from generation.pipeline.types import BackgroundOptions, RenderRequest, RenderResult
+from generation.pipeline.types import BackgroundOptions, Encoding, RenderRequest, RenderResult
 from generation.services.jobs import (
     JobSuperseded,
     job_claim,
@@ -47,7 +47,7 @@ def job_run(*, job_id: str) -> None:
         job_mark_cancelled(job_id=job_id)
         logger.info("job %s stopped: cancelled", job_id)
     except USER_ERRORS as exc:
-        job_fail(job_id=job_id, token=token, error=exc.detail)
+        job_fail(job_id=job_id, token=token, error=path_labels().scrub(exc.detail))
     except Exception as exc:  # a bug must still end the job with a message
         logger.exception("job %s crashed", job_id)
         job_fail(job_id=job_id, token=token, error=f"Internal error while rendering ({type(exc).__name__}).")
@@ -120,20 +120,28 @@ def render_request_build(*, params: dict, text: str, work_dir: Path, image_path:
         prefer_wav2lip=bool(params.get("prefer_wav2lip", False)),
         disabled_engines=settings.PAKSA_DISABLED_ENGINES,
         background=background,
+        encoding=_encoding(),
         expression_engine=params.get("expression_engine", "auto"),
         captions=params.get("captions", "auto"),
     )
 
 
+def _encoding() -> Encoding:
+    """The output encoder's settings (PAKSA_X264_PRESET, PAKSA_X264_CRF)."""
+    return Encoding(preset=settings.PAKSA_X264_PRESET, crf=settings.PAKSA_X264_CRF)
+
+
 def _result_fields(result: RenderResult) -> dict:
+    # Reasons may quote a tool's or library's own words: no server path may reach the client.
+    public = path_labels().scrub
     return {
         "engine": result.engine,
-        "fallback_reasons": [{"engine": s.engine, "reason": s.reason} for s in result.fallback_reasons],
+        "fallback_reasons": [{"engine": s.engine, "reason": public(s.reason)} for s in result.fallback_reasons],
         "timings": result.timings,
         "tts_provider": result.tts_provider,
         "audio_duration": round(result.duration, 3),
         "expression": result.expression,
-        "notes": [note for note in (result.captions_note,) if note],
+        "notes": [public(note) for note in (result.captions_note,) if note],
     }
 
 

@@ -1,6 +1,14 @@
 import zipfile
 
-from expressions.model_files import basic_file_reason, hdf5_reason, is_lfs_pointer, models_dir, zip_reason
+from expressions.model_files import (
+    REPO_ROOT,
+    basic_file_reason,
+    display_path,
+    hdf5_reason,
+    is_lfs_pointer,
+    models_dir,
+    zip_reason,
+)
 from tests.expressions.onnx_builders import write_lfs_pointer
 
 
@@ -47,3 +55,11 @@ def test_zip_members_and_damage(tmp_path):
     cut = tmp_path / "cut.task"
     cut.write_bytes(bundle.read_bytes()[:60])
     assert "not a zip archive" in zip_reason(cut, ["a.tflite"])
+
+
+def test_display_path_is_never_absolute(monkeypatch, tmp_path):
+    assert display_path(REPO_ROOT / "models" / "mini_xception" / "emotion_model.hdf5") == "models/mini_xception/emotion_model.hdf5"
+    monkeypatch.setenv("PAKSA_MODELS_DIR", str(tmp_path / "weights"))
+    assert display_path(tmp_path / "weights" / "openseeface") == "PAKSA_MODELS_DIR/openseeface"
+    assert display_path(tmp_path / "elsewhere" / "model.onnx") == "model.onnx"
+    assert str(tmp_path) not in basic_file_reason(tmp_path / "weights" / "absent.bin")

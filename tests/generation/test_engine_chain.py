@@ -38,6 +38,27 @@ def _reasons(data: dict) -> dict[str, str]:
     return {item["engine"]: item["reason"] for item in data["fallback_reasons"]}
 
 
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _assert_no_server_paths(value, *roots: Path) -> None:
+    """No text a client sees holds an absolute server path (the project's, a temporary folder's, any)."""
+    texts = list(_strings(value))
+    assert texts
+    for text in texts:
+        assert not text.startswith("/"), text
+        for root in roots:
+            assert str(root) not in text, text
+
+
 def test_valid_wav2lip_checkpoint_is_used_when_preferred(client, models_dir, astronaut_path, short_speech_wav):
     torch.manual_seed(0)
     torch.save({"state_dict": checkpoint_state_dict(Wav2LipGenerator())}, models_dir / "wav2lip" / "wav2lip.pth")
@@ -48,14 +69,33 @@ def test_valid_wav2lip_checkpoint_is_used_when_preferred(client, models_dir, ast
     assert data["engine"] == "wav2lip"
 
 
-def test_broken_wav2lip_checkpoint_falls_back_to_native_with_reason(client, models_dir, astronaut_path, short_speech_wav):
+def test_broken_wav2lip_checkpoint_falls_back_to_native_with_reason(client, settings, models_dir, astronaut_path, short_speech_wav):
     (models_dir / "wav2lip" / "wav2lip.pth").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 435807851\n")
     caps = client.get("/api/v1/capabilities").json()["data"]
     assert caps["models"]["wav2lip2"] is False
-    assert "LFS pointer" in caps["reasons"]["wav2lip"]
+    # A models folder outside the project reads as the setting that names it.
+    assert caps["reasons"]["wav2lip"].startswith("PAKSA_MODELS_DIR/wav2lip/wav2lip.pth: is a Git LFS pointer")
+    _assert_no_server_paths(caps, settings.BASE_DIR, models_dir)
     data = _fusion(client, astronaut_path, short_speech_wav, preferWav2Lip2="true")
     assert data["status"] == "completed" and data["engine"] == "native"
     assert "LFS pointer" in _reasons(data)["wav2lip"]
+    _assert_no_server_paths([data["fallback_reasons"], data["notes"]], settings.BASE_DIR, models_dir, settings.WORK_DIR)
+
+
+def test_reasons_name_project_folders_relative_to_the_project(client, settings, tmp_path, astronaut_path, short_speech_wav):
+    settings.BASE_DIR = tmp_path / "project"
+    settings.MODELS_DIR = settings.BASE_DIR / "models"
+    (settings.MODELS_DIR / "wav2lip").mkdir(parents=True)
+    engines_reset()
+    try:
+        caps = client.get("/api/v1/capabilities").json()["data"]
+        assert caps["reasons"]["wav2lip"] == "models/wav2lip/: no wav2lip.pth or wav2lip_gan.pth"
+        _assert_no_server_paths(caps, tmp_path)
+        data = _fusion(client, astronaut_path, short_speech_wav, preprocess="crop")
+        assert data["status"] == "completed" and _reasons(data)["wav2lip"] == "models/wav2lip/: no wav2lip.pth or wav2lip_gan.pth"
+        _assert_no_server_paths(data["fallback_reasons"], tmp_path)
+    finally:
+        engines_reset()
 
 
 def test_sadtalker_without_face_falls_through_recording_why(client, settings, models_dir, tmp_path, monkeypatch, astronaut_path, short_speech_wav):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,22 @@ def test_batch_from_csv(tmp_path, astronaut_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 rendered, 0 skipped, 0 failed" in result.stdout
     assert media.probe(tmp_path / "csv.mp4").duration > 0.5
+
+
+@pytest.mark.bench
+def test_help_answers_in_under_a_second(tmp_path):
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = _render("--help", data_dir=tmp_path)
+        timings.append(time.perf_counter() - started)
+        assert result.returncode == 0 and "--batch" in result.stdout
+    assert min(timings) < 1.0, timings
+
+
+@pytest.mark.bench
+def test_whole_render_process_runs_at_three_times_real_time():
+    from generation.bench.speed import render_command_speed
+
+    result = render_command_speed(9.0, "480p", runs=2)
+    assert result["x_realtime"] >= 3.0, result["summary"]

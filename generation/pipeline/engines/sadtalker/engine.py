@@ -29,7 +29,7 @@ import numpy as np
 
 from generation.pipeline import media
 from generation.pipeline.engines.base import Availability, Engine
-from generation.pipeline.engines.checkpoints import check_all
+from generation.pipeline.engines.checkpoints import PathLabels, check_all
 from generation.pipeline.engines.sadtalker.process import StageProgress, run_process, tail_line
 from generation.pipeline.errors import EngineFailed, MediaError
 from generation.pipeline.types import EngineInput, FrameStream, ProgressFn
@@ -65,6 +65,18 @@ class SadTalkerConfig:
     timeout_per_audio_s: float = 120.0  # wall-clock seconds per second of audio
     strict_preprocess: bool = False  # PAKSA_STRICT_PREPROCESS
     help_timeout_s: float = 120.0
+    # How paths read in reasons users see; by default the checkout and checkpoints by
+    # their settings' names (see ``path_labels``).
+    labels: Optional[PathLabels] = None
+
+    @property
+    def path_labels(self) -> PathLabels:
+        if self.labels is not None:
+            return self.labels
+        roots = {self.dir: "PAKSA_SADTALKER_DIR/"} if self.dir else {}
+        if self.checkpoints:
+            roots[self.checkpoints] = "PAKSA_SADTALKER_CHECKPOINTS/"
+        return PathLabels.of(roots)
 
     @property
     def checkpoint_dir(self) -> Optional[Path]:
@@ -105,30 +117,32 @@ class SadTalkerEngine(Engine):
         cfg = self.config
         if not cfg.dir:
             return Availability(False, "PAKSA_SADTALKER_DIR is not set")
+        labels = cfg.path_labels
         script = Path(cfg.dir) / "inference.py"
         if not script.is_file():
-            return Availability(False, f"{script} not found")
+            return Availability(False, f"{labels.show(script)} not found")
         try:
             proc = subprocess.run([cfg.python, "inference.py", "--help"], cwd=cfg.dir, env=self._child_env(),
                                   capture_output=True, timeout=cfg.help_timeout_s, check=False)
         except FileNotFoundError:
-            return Availability(False, f"SadTalker interpreter {cfg.python} not found")
+            return Availability(False, f"SadTalker interpreter {labels.show(cfg.python)} not found (PAKSA_SADTALKER_PYTHON)")
         except subprocess.TimeoutExpired:
             return Availability(False, f"`inference.py --help` did not answer within {cfg.help_timeout_s:.0f} s")
         if proc.returncode != 0:
-            tail = tail_line(proc.stderr.decode(errors="replace"))
+            tail = labels.scrub(tail_line(proc.stderr.decode(errors="replace")))
             return Availability(False, f"`inference.py --help` failed (exit {proc.returncode}): {tail}")
-        return Availability(True, "", {"dir": str(cfg.dir), "python": cfg.python})
+        return Availability(True, "", {"dir": labels.show(cfg.dir), "python": labels.show(cfg.python)})
 
     def weights_status(self, size: int = 256, modes: tuple[str, ...] = ("crop",)) -> tuple[bool, str]:
         """Whether the checkpoints for ``size`` and the preprocess ``modes`` exist and validate."""
         ckpt = self.config.checkpoint_dir
         if ckpt is None:
             return False, "PAKSA_SADTALKER_DIR is not set"
-        ok, reason = check_all(self._current_files(size, modes))
+        labels = self.config.path_labels
+        ok, reason = check_all(self._current_files(size, modes), labels)
         if ok:
             return True, ""
-        old_ok, _ = check_all([ckpt / n for n in OLD_FORMAT])
+        old_ok, _ = check_all([ckpt / n for n in OLD_FORMAT], labels)
         if old_ok and size == 256:
             return True, ""
         return False, reason
@@ -143,7 +157,7 @@ class SadTalkerEngine(Engine):
             return False, "no enhancer configured"
         if not self.config.dir:
             return False, "PAKSA_SADTALKER_DIR is not set"
-        return check_all([Path(self.config.dir) / "gfpgan" / "weights" / n for n in ENHANCER_WEIGHTS])
+        return check_all([Path(self.config.dir) / "gfpgan" / "weights" / n for n in ENHANCER_WEIGHTS], self.config.path_labels)
 
     def unsuitable_reason(self, inp: EngineInput) -> str:
         ok, reason = self.weights_status(256, (inp.request.preprocess,))
@@ -250,12 +264,12 @@ class SadTalkerEngine(Engine):
         if NO_FACE in text:
             raise EngineFailed("SadTalker found no face in the source image")
         if code != 0:
-            raise EngineFailed(f"SadTalker failed (exit {code}): {tail_line(text)}")
+            raise EngineFailed(f"SadTalker failed (exit {code}): {self.config.path_labels.scrub(tail_line(text))}")
         named = next((m.group(1) for m in map(NAME_RE.search, reversed(text.splitlines())) if m), None)
         video = None
         if named:
             video = Path(named) if Path(named).is_absolute() else Path(self.config.dir) / named
-        return _Run(video=video if video and video.is_file() else None, error=tail_line(text))
+        return _Run(video=video if video and video.is_file() else None, error=self.config.path_labels.scrub(tail_line(text)))
 
 
 def _find_output(result_dir: Path) -> Optional[Path]:

@@ -39,7 +39,8 @@ def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: floa
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
-        raise EngineFailed(f"{what} could not start: {exc}") from exc
+        # strerror only: the exception's text names the interpreter's server path.
+        raise EngineFailed(f"{what} could not start: {exc.strerror or type(exc).__name__}") from exc
     lines = LineCollector(proc)
     started = time.monotonic()
     try:

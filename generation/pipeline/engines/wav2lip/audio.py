@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import signal
 
 SAMPLE_RATE = 16000
 N_FFT = 800
@@ -75,12 +74,16 @@ def stft_magnitude(wav: np.ndarray) -> np.ndarray:
     x = np.pad(x, pad, mode=mode)
     n_frames = 1 + (x.size - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(x, shape=(n_frames, N_FFT), strides=(x.strides[0] * HOP, x.strides[0]))
+    from scipy import signal  # only when Wav2Lip runs: scipy.signal takes ~1 s to import
+
     window = signal.get_window("hann", WIN, fftbins=True)
     return np.abs(np.fft.rfft(frames * window, n=N_FFT, axis=1)).T
 
 
 def melspectrogram(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The normalised mel spectrogram, float32 (80, T) in [-4, 4], T = 1 + len // 200 at 16 kHz."""
+    from scipy import signal
+
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
     if sample_rate != SAMPLE_RATE:
         g = np.gcd(int(sample_rate), SAMPLE_RATE)

@@ -6,6 +6,9 @@ face box comes from our face mesh, not Wav2Lip's detector; the 96x96 output
 is pasted back through a feathered lower-face mask so no box edge shows.
 Head motion and blinks are not layered on top: the output is the still base
 frame with a moving mouth.
+
+torch and scipy load only when a checkpoint file validates (the engine will run);
+learning that there is none reads the directory and file headers only.
 """
 
 from __future__ import annotations
@@ -22,9 +25,8 @@ import numpy as np
 
 from generation.pipeline import face as face_mod
 from generation.pipeline.engines.base import Availability, Engine
-from generation.pipeline.engines.checkpoints import validate_checkpoint
-from generation.pipeline.engines.wav2lip.audio import mel_windows, melspectrogram
-from generation.pipeline.engines.wav2lip.net import FACE_SIZE, Wav2LipGenerator, strip_module_prefix
+from generation.pipeline.engines.checkpoints import NO_LABELS, PathLabels, validate_checkpoint
+from generation.pipeline.engines.wav2lip import FACE_SIZE
 from generation.pipeline.errors import EngineFailed, PipelineError
 from generation.pipeline.types import EngineInput, FaceAnalysis, FrameStream, ProgressFn
 
@@ -40,8 +42,10 @@ PROGRESS_INTERVAL_S = 0.5
 class Wav2LipEngine(Engine):
     name = "wav2lip"
 
-    def __init__(self, checkpoint_dir: Path, *, device: str = "cpu", batch_size: int = 8, threads: int = 0):
+    def __init__(self, checkpoint_dir: Path, *, device: str = "cpu", batch_size: int = 8, threads: int = 0,
+                 labels: PathLabels = NO_LABELS):
         self.checkpoint_dir = Path(checkpoint_dir)
+        self.labels = labels  # how paths read in reasons users see
         self.device = device
         self.batch_size = max(1, int(batch_size))
         self.threads = int(threads)
@@ -70,20 +74,20 @@ class Wav2LipEngine(Engine):
             path = self.checkpoint_dir / name
             if not path.exists():
                 continue
-            check = validate_checkpoint(path)
+            check = validate_checkpoint(path, self.labels)
             if not check.ok:
                 reasons.append(check.reason)
                 continue
             try:
-                self._model = load_generator(path, self.device)
+                self._model = load_generator(path, self.device, self.labels)
             except EngineFailed as exc:
                 reasons.append(exc.detail)
                 continue
             self._checkpoint = path
             logger.info("Wav2Lip loaded from %s", path)
-            return Availability(True, "", {"checkpoint": str(path)})
+            return Availability(True, "", {"checkpoint": self.labels.show(path)})
         if not reasons:
-            reasons.append(f"{self.checkpoint_dir}: no {' or '.join(CHECKPOINT_NAMES)}")
+            reasons.append(f"{self.labels.show(self.checkpoint_dir)}/: no {' or '.join(CHECKPOINT_NAMES)}")
         return Availability(False, "; ".join(reasons))
 
     def unsuitable_reason(self, inp: EngineInput) -> str:
@@ -96,6 +100,8 @@ class Wav2LipEngine(Engine):
             raise EngineFailed(f"Wav2Lip is not available: {self._availability.reason}")
         if inp.face is None:
             raise EngineFailed("Wav2Lip needs a detected face")
+        from generation.pipeline.engines.wav2lip.audio import mel_windows, melspectrogram
+
         try:
             base = face_mod.crop_to_geometry(inp.image, inp.geometry)
             face = face_mod.transform_face(inp.face, inp.geometry)
@@ -110,7 +116,7 @@ class Wav2LipEngine(Engine):
             raise
         except Exception as exc:  # torch/cv2 errors become a chain fall-through
             logger.exception("Wav2Lip render failed")
-            raise EngineFailed(f"Wav2Lip failed: {exc}") from exc
+            raise EngineFailed(f"Wav2Lip failed: {self.labels.scrub(str(exc))}") from exc
         progress(100.0, "Wav2Lip: done")
         return FrameStream(frames=_compose(base, mouths, box, mask), frame_count=inp.frame_count,
                            notes=[f"wav2lip checkpoint {self._checkpoint.name}"])
@@ -141,33 +147,36 @@ class Wav2LipEngine(Engine):
         return out
 
 
-def load_generator(path: Path, device: str = "cpu"):
+def load_generator(path: Path, device: str = "cpu", labels: PathLabels = NO_LABELS):
     """An eval-mode generator with the checkpoint's weights (strict); EngineFailed with the reason."""
     import torch
 
+    from generation.pipeline.engines.wav2lip.net import Wav2LipGenerator, strip_module_prefix
+
+    shown = labels.show(path)
     try:
         ckpt = torch.load(str(path), map_location=device, weights_only=True)
     except Exception as exc:
-        raise EngineFailed(f"{path}: cannot be loaded ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+        raise EngineFailed(f"{shown}: cannot be loaded ({exc.__class__.__name__}: {labels.scrub(str(exc))[:200]})") from exc
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
-        raise EngineFailed(f"{path}: holds no state_dict")
+        raise EngineFailed(f"{shown}: holds no state_dict")
     model = Wav2LipGenerator()
     expected = model.state_dict()
     state = strip_module_prefix(state)
     missing = [k for k in expected if k not in state]
     if missing:
-        raise EngineFailed(f"{path}: missing key module.{missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise EngineFailed(f"{shown}: missing key module.{missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
     unexpected = [k for k in state if k not in expected]
     if unexpected:
-        raise EngineFailed(f"{path}: unexpected key module.{unexpected[0]}")
+        raise EngineFailed(f"{shown}: unexpected key module.{unexpected[0]}")
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise EngineFailed(f"{path}: module.{key} has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}")
+            raise EngineFailed(f"{shown}: module.{key} has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise EngineFailed(f"{path}: {str(exc)[:300]}") from exc
+        raise EngineFailed(f"{shown}: {labels.scrub(str(exc))[:300]}") from exc
     return model.to(device).eval()
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-FACE_SIZE = 96
 MEL_BINS = 80
 MEL_STEPS = 16
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.numpy import save_file
 
-from generation.pipeline.engines.checkpoints import check_all, is_lfs_pointer, validate_checkpoint
+from generation.pipeline.engines.checkpoints import PathLabels, check_all, is_lfs_pointer, validate_checkpoint
 
 POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:4fd2a8c9\nsize 435801865\n"
 
@@ -36,7 +36,8 @@ def test_safetensors_truncated(safetensors_file):
     data = safetensors_file.read_bytes()
     safetensors_file.write_bytes(data[:-100])
     check = validate_checkpoint(safetensors_file)
-    assert not check.ok and "truncated" in check.reason and str(safetensors_file) in check.reason
+    assert not check.ok and check.reason.startswith("model.safetensors: truncated")
+    assert str(safetensors_file.parent) not in check.reason  # users see names, never server paths
     safetensors_file.write_bytes(data[:20])  # cut inside the header
     assert "truncated" in validate_checkpoint(safetensors_file).reason
 
@@ -93,3 +94,28 @@ def test_check_all(safetensors_file, torch_zip, tmp_path):
     assert check_all([safetensors_file, torch_zip]) == (True, "")
     ok, reason = check_all([safetensors_file, tmp_path / "missing.pth"])
     assert not ok and "missing.pth: file not found" in reason
+
+
+def test_reasons_name_files_through_labels(tmp_path):
+    models = tmp_path / "project" / "models"
+    (models / "wav2lip").mkdir(parents=True)
+    (models / "wav2lip" / "wav2lip.pth").write_text(POINTER)
+    labels = PathLabels.of({tmp_path / "project": "", models: "models/"})
+    reason = validate_checkpoint(models / "wav2lip" / "wav2lip.pth", labels).reason
+    assert reason.startswith("models/wav2lip/wav2lip.pth: is a Git LFS pointer")
+    ok, reason = check_all([models / "wav2lip" / "missing.pth", tmp_path / "elsewhere.pth"], labels)
+    assert not ok and reason == "models/wav2lip/missing.pth: file not found; elsewhere.pth: file not found"
+
+
+def test_labels_show_and_scrub_paths(tmp_path):
+    checkout = tmp_path / "SadTalker"
+    labels = PathLabels.of({tmp_path / "project": "", checkout: "PAKSA_SADTALKER_DIR/"})
+    assert labels.show(checkout / "inference.py") == "PAKSA_SADTALKER_DIR/inference.py"
+    assert labels.show(checkout) == "PAKSA_SADTALKER_DIR"
+    assert labels.show(tmp_path / "project" / "data" / "x.wav") == "data/x.wav"
+    assert labels.show(tmp_path / "projectile" / "y.wav") == "y.wav"  # a prefix of a name is not a parent folder
+    text = (f'File "{checkout}/src/face3d/util.py", line 9: cannot open {tmp_path}/project/models/a.pth; '
+            f"see /usr/lib/python3/dist-packages/torch/serialization.py and https://git-lfs.github.com/spec/v1 (3/4)")
+    scrubbed = labels.scrub(text)
+    assert scrubbed == ('File "PAKSA_SADTALKER_DIR/src/face3d/util.py", line 9: cannot open models/a.pth; '
+                        "see serialization.py and https://git-lfs.github.com/spec/v1 (3/4)")

