@@ -10,8 +10,9 @@ run: setup
 	@bash scripts/serve.sh
 
 # Test-only system packages: Debian's Chromium for the browser tests (never a downloaded
-# browser build), Redis and PostgreSQL for the scale-out integration tests.
-TEST_APT_PACKAGES := chromium redis-server postgresql
+# browser build), Redis and PostgreSQL for the scale-out integration tests, and Festival's
+# voices (built from human recordings) so the aligner is not tested on espeak-ng alone.
+TEST_APT_PACKAGES := chromium redis-server postgresql festival festvox-kallpc16k festvox-us-slt-hts festvox-itapc16k
 
 # pytest's exit code 5 means no test ran: that is a failure, not a pass.
 # Timings, CPU shares and speed targets are benchmarks (marker `bench`), run by make bench only.

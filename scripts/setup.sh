@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg espeak-ng)
+# espeak-ng brings libespeak-ng1 (phoneme events through ctypes); Noto covers caption scripts.
+APT_PACKAGES=(ffmpeg espeak-ng fonts-noto-core)
 PYTHON=${PYTHON:-python3}
 
 as_root() {

@@ -38,3 +38,113 @@ def faceless_image(path: Path, size: int = 256) -> Path:
     cv2.rectangle(img, (40, 40), (120, 200), (20, 200, 20), -1)
     cv2.imwrite(str(path), img)
     return path
+
+
+# --- multilingual speech with its own phone times ------------------------------
+
+# Short sentences, rich in bilabials and tongue consonants, in several languages and scripts.
+PHRASES = {
+    "en": "Bob may buy a pan. Tell Sam to sit down.",
+    "es": "Pablo bebe un poco de vino. Tomás dice que no.",
+    "de": "Bitte bring mir das Brot. Der Tisch ist nass.",
+    "fr": "Le bébé boit un peu de bière. Tu dis non.",
+    "ru": "Папа купил большой барабан. Там сидит кот.",
+    "hi": "बाबा पानी में बैठे। तुम सही हो।",
+    "el": "Ο παππούς πίνει μπύρα. Τα δέντρα είναι ψηλά.",
+    "ar": "بابا يشرب الماء. أنت تدرس كثيرا.",
+    "it": "Il bambino beve latte. Tu sei qui.",
+}
+
+
+# Longer passages (6-8 s) for figures that need more than a handful of consonants.
+PASSAGES = {
+    "en": "Hello there. My name is Paksa. I can speak any sentence you type, and my lips will follow. "
+          "Maybe the big brown bear will bring some bread.",
+    "es": "Buenos días, me llamo Paksa. Puedo hablar cualquier frase que escribas, y mis labios la seguirán. "
+          "Pablo bebe un poco de vino blanco.",
+    "de": "Guten Morgen, mein Name ist Paksa. Ich kann jeden Satz sprechen, den du schreibst, und meine Lippen folgen. "
+          "Bitte bring mir das Brot.",
+    "fr": "Bonjour, je m'appelle Paksa. Je peux prononcer toutes les phrases que vous tapez, et mes lèvres suivront. "
+          "Le bébé boit un peu de bière.",
+}
+
+
+def espeak_speech(text: str, voice: str, *, rate_wpm: int = 175):
+    """libespeak-ng speech with its own phone and word events (an EspeakSpeech)."""
+    from generation.pipeline.speech import espeak
+
+    return espeak.synthesize(text, voice, rate_wpm=rate_wpm)
+
+
+# Festival voices installed by Debian's festvox-* packages, with the language they speak.
+FESTIVAL_VOICES = {"kal_diphone": "en", "cmu_us_slt_arctic_hts": "en", "pc_diphone": "it"}
+
+
+def festival_available(voice: str) -> bool:
+    import shutil
+
+    return shutil.which("festival") is not None and any(Path("/usr/share/festival/voices").glob(f"*/{voice}"))
+
+
+def festival_speech(path: Path, text: str, voice: str = "kal_diphone"):
+    """Festival speech (not espeak-ng) as a WAV, with its segment times: [(phone, start, end)].
+
+    Pauses are "pau" or "#". Festival's Italian and Catalan voices read Latin-1 text.
+    """
+    from generation.pipeline.speech.units import PAUSE, TimedUnit
+
+    path = Path(path)
+    segs = path.with_suffix(".segs")
+    quoted = text.replace("\\", " ").replace('"', " ")
+    script = (f'(voice_{voice})\n(set! utt (Utterance Text "{quoted}"))\n(utt.synth utt)\n'
+              f'(utt.save.wave utt "{path.name}" \'riff)\n(utt.save.segs utt "{segs.name}")\n')
+    scm = path.with_suffix(".scm")
+    encoding = "latin-1" if voice in ("pc_diphone", "lp_diphone", "upc_ca_ona_hts") else "utf-8"
+    scm.write_bytes(script.encode(encoding))
+    subprocess.run(["festival", "-b", scm.name], cwd=path.parent, check=True, capture_output=True, timeout=120)
+    phones, start = [], 0.0
+    for line in segs.read_text(encoding="latin-1").splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[1] != "100":
+            continue
+        end, label = float(parts[0]), parts[2]
+        if end > start:
+            phones.append(TimedUnit(PAUSE if label in ("pau", "#") else label, start, end))
+        start = end
+    return path, phones
+
+
+def render_native(out: Path, image_bgr: np.ndarray, wav: Path, timeline, *, height: int = 360, fps: int = 25) -> Path:
+    """A native-engine talking head of ``wav`` driven by ``timeline``, face-cropped at ``height`` (even)."""
+    from dataclasses import replace
+
+    from generation.pipeline import face as F
+    from generation.pipeline import media
+    from generation.pipeline.engines.native.engine import NativeEngine
+    from generation.pipeline.speech.timeline import load_audio
+    from generation.pipeline.types import EngineInput, RenderRequest
+
+    out = Path(out)
+    clip = load_audio(wav, out.parent / (out.stem + "_audio"))
+    face = F.detect_face(image_bgr)
+    geometry = F.output_geometry(face, (image_bgr.shape[1], image_bgr.shape[0]), "crop", "480p")
+    w, h = geometry.size
+    geometry = replace(geometry, size=(int(w * height / h) // 2 * 2, height))
+    request = RenderRequest(output_path=out, work_dir=out.parent, resolution="480p", fps=fps, preprocess="crop")
+    frame_count = max(1, int(round(clip.duration * fps)))
+    inp = EngineInput(request=request, image=image_bgr, audio=clip, timeline=timeline, face=face, geometry=geometry,
+                      frame_count=frame_count)
+    stream = NativeEngine().render(inp, lambda percent, stage: None)
+    with media.FrameEncoder(out, size=geometry.size, fps=fps, audio_path=clip.path, duration=clip.duration) as encoder:
+        for index, frame in enumerate(stream.frames):
+            if index >= frame_count:
+                break
+            encoder.write(frame)
+    return out
+
+
+def default_avatar_bgr() -> np.ndarray:
+    """The project's own synthesised portrait: lips closed at rest (the astronaut smiles with parted lips)."""
+    from generation.pipeline.avatar.portrait import render_default_avatar
+
+    return render_default_avatar()

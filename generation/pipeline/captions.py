@@ -1,16 +1,24 @@
-"""Captions from the word alignment: WebVTT and SRT. Django-free.
+"""Captions from the word timings: WebVTT and SRT, in any language and script.
 
-The aligner sees normalised words (lower case, numbers spelt out, no
-punctuation); the viewer should read what was typed. The typed text is mapped
-back onto the aligned words by sequence alignment, so a cue shows "It costs $5."
-timed by the aligned "it costs five dollars".
+Word times come from the TTS (espeak-ng word events, edge-tts word boundaries)
+or the alignment. The aligner may see normalised words (lower case, numbers
+spelt out, no punctuation); the viewer should read what was typed. The typed
+text is mapped back onto the timed words by sequence alignment, so a cue shows
+"It costs $5." timed by the aligned "it costs five dollars". Scripts written
+without spaces (Chinese, Japanese, Thai) are joined without them. Burn-in
+needs a font that covers the script: ``caption_font`` finds one with
+fontconfig (Debian's Noto fonts). Django-free.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
+import shutil
+import subprocess
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +36,9 @@ MIN_CUE_SECONDS = 0.8
 # Below this share of aligned words found in the typed text, the text is not what
 # was said (e.g. captions of an upload were recognised): show the aligned words.
 MIN_TEXT_MATCH = 0.5
-_SENTENCE_END = re.compile(r"[.!?\u2026\u3002][\"'\u201d\u2019)\]]*$")
+# Sentence ends of many scripts: Latin, ellipsis, CJK full stop, fullwidth !?, Devanagari danda,
+# Arabic question mark, Greek question mark, Armenian full stop, Ethiopic full stop.
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f\u0964\u0965\u061f\u037e\u0589\u1362][\"'\u201d\u2019\u00bb)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -122,12 +132,13 @@ def _units_from_words(words: list[Word]) -> list[_Unit]:
 def _units_from_text(words: list[Word], text: str) -> list[_Unit] | None:
     tokens = text.split()
     normalised: list[tuple[str, int]] = [(n, t) for t, token in enumerate(tokens) for n in normalize_text(token)]
-    aligned = [w.text.lower() for w in words]
-    matcher = difflib.SequenceMatcher(None, [n for n, _ in normalised], aligned, autojunk=False)
-    token_of: dict[int, int] = {}  # aligned word index -> token index
+    # Timed words may be typed tokens themselves (TTS word events): normalise them the same way.
+    aligned: list[tuple[str, int]] = [(n, i) for i, w in enumerate(words) for n in (normalize_text(w.text) or [w.text.lower()])]
+    matcher = difflib.SequenceMatcher(None, [n for n, _ in normalised], [n for n, _ in aligned], autojunk=False)
+    token_of: dict[int, int] = {}  # timed word index -> token index
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
-            token_of[block.b + k] = normalised[block.a + k][1]
+            token_of.setdefault(aligned[block.b + k][1], normalised[block.a + k][1])
     if len(token_of) < MIN_TEXT_MATCH * len(words):
         logger.info("captions: typed text matches %d of %d aligned words; using aligned words", len(token_of), len(words))
         return None
@@ -182,7 +193,7 @@ def _must_break(current: list[_Unit], unit: _Unit) -> bool:
         return True
     if unit.end - current[0].start > MAX_CUE_SECONDS:
         return True
-    return _wrap(" ".join(u.text for u in [*current, unit])) is None
+    return _wrap(_join([u.text for u in [*current, unit]])) is None
 
 
 def _wrap(text: str) -> list[str] | None:
@@ -200,8 +211,25 @@ def _wrap(text: str) -> list[str] | None:
     return best[1] if best else None
 
 
+_UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def _unspaced(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(_UNSPACED_SCRIPTS)
+
+
+def _join(texts: list[str]) -> str:
+    """Tokens joined by spaces, except between characters of scripts written without them."""
+    out = ""
+    for text in texts:
+        if out and not (_unspaced(out[-1]) and text and _unspaced(text[0])):
+            out += " "
+        out += text
+    return out
+
+
 def _cue(units: list[_Unit]) -> Cue:
-    text = " ".join(u.text for u in units)
+    text = _join([u.text for u in units])
     lines = _wrap(text)
     if lines is None:  # one token longer than two lines: hard-wrap it
         lines = [text[i:i + MAX_LINE_CHARS] for i in range(0, len(text), MAX_LINE_CHARS)]
@@ -257,3 +285,52 @@ def write_srt(cues: list[Cue], path: Path) -> Path:
     path = Path(path)
     path.write_text(srt_text(cues), encoding="utf-8")
     return path
+
+
+# --- fonts for burn-in ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptionFont:
+    family: str  # for the subtitles filter's FontName
+    directory: Path  # for its fontsdir
+
+
+def _preference(family: str) -> tuple[int, str]:
+    if family == "Noto Sans":
+        return 0, family
+    if family.startswith("Noto Sans ") and not family.endswith(("Mono", "Display")):
+        return 1, family
+    return (2 if family.startswith("Noto") else 3), family
+
+
+@functools.lru_cache(maxsize=256)
+def _font_for(charset: str) -> CaptionFont | None:
+    binary = shutil.which("fc-list")
+    if not binary:
+        return None
+    try:
+        proc = subprocess.run([binary, "--format", "%{file}|%{family[0]}|%{style[0]}\n", f":charset={charset}"],
+                              capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    fonts = []
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2] in ("Regular", "Book") and parts[0].endswith((".ttf", ".otf", ".ttc")):
+            fonts.append((_preference(parts[1]), parts[1], Path(parts[0]).parent))
+    if not fonts:
+        return None
+    _, family, directory = min(fonts)
+    return CaptionFont(family, directory)
+
+
+def caption_font(text: str) -> CaptionFont | None:
+    """An installed font with a glyph for every letter of ``text`` (None if there is none).
+
+    Found with fontconfig (``fc-list :charset=...``), Noto Sans families first.
+    """
+    points = sorted({ord(ch) for ch in text if ch.isalpha() or unicodedata.category(ch).startswith("M")})
+    if not points:
+        return None
+    return _font_for(" ".join(format(p, "x") for p in points))

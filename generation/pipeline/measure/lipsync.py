@@ -2,7 +2,9 @@
 
 Re-detects the face mesh on every output frame and relates the mouth's
 opening to the sound (RMS envelope, and phones re-aligned on the output
-audio); also counts blinks and measures head motion. Django-free; the
+audio); also counts blinks and measures head motion. With the text (and its
+language), the closure and false-closure rates are measured against
+espeak-ng's own phone times (closure.py). Django-free; the
 ``lipsync_report`` management command prints the result as JSON.
 """
 
@@ -27,7 +29,8 @@ from generation.pipeline.face import (
     UPPER_INNER_LIP_MID,
     inter_ocular_distance,
 )
-from generation.pipeline.speech.phonemes import BILABIALS, OPEN_VOWELS, SILENCE
+from generation.pipeline.measure.closure import Reference, closure_figures, reference_phones
+from generation.pipeline.speech.inventory import phone_info
 from generation.pipeline.types import AudioClip
 
 logger = logging.getLogger(__name__)
@@ -146,18 +149,26 @@ def count_blinks(openness: np.ndarray) -> int:
 
 def _by_class(aperture: np.ndarray, timeline, fps: float) -> dict:
     centres = (np.arange(len(aperture)) + 0.5) / fps
-    labels = np.array([SILENCE] * len(aperture), dtype=object)
+    kinds = np.array([""] * len(aperture), dtype=object)
     for ph in timeline.phones:
-        labels[(centres >= ph.start) & (centres < ph.end)] = ph.label
+        info = phone_info(ph.label)
+        kind = "open_vowel" if info.is_open_vowel else "bilabial" if info.is_bilabial else "silence" if info.is_pause else ""
+        kinds[(centres >= ph.start) & (centres < ph.end)] = kind
     out = {}
-    for name, members in (("open_vowel", OPEN_VOWELS), ("bilabial", BILABIALS), ("silence", {SILENCE})):
-        mask = np.array([lab in members for lab in labels], dtype=bool) & np.isfinite(aperture)
+    for name in ("open_vowel", "bilabial", "silence"):
+        mask = (kinds == name) & np.isfinite(aperture)
         out[name] = {"mean": _num(aperture[mask].mean()) if mask.any() else None, "frames": int(mask.sum())}
     return out
 
 
-def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None) -> dict:
-    """Lip-sync measurements of ``video`` as a JSON-able dict (see module doc)."""
+def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None, *, language: str | None = None,
+                   reference: list | None = None) -> dict:
+    """Lip-sync measurements of ``video`` as a JSON-able dict (see module doc).
+
+    ``text`` (with ``language``, else detected) gives the espeak-ng reference
+    for the closure figures; ``reference`` (TimedUnit phones, e.g. Festival's
+    segments) replaces it.
+    """
     from generation.pipeline.speech.timeline import phone_timeline
 
     video = Path(video)
@@ -205,7 +216,12 @@ def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None) ->
         clip = AudioClip(path=wav, samples=samples, sample_rate=rate)
         rms = frame_rms(samples, rate, fps, n)
         lag0, best, lag = lagged_correlation(aperture, rms)
-        timeline = phone_timeline(clip, text) if len(samples) else None
+        timeline = phone_timeline(clip, text, language=language) if len(samples) else None
+        ref = None
+        if reference is not None:
+            ref = Reference(list(reference), "given", language or "")
+        elif text.strip() and len(samples):
+            ref = reference_phones(clip, text, language)
     report["audio"] = {
         "correlation_lag0": _num(lag0), "correlation_best": _num(best), "best_lag_frames": lag,
     }
@@ -217,5 +233,7 @@ def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None) ->
             _num(open_mean / bilabial_mean) if open_mean is not None and bilabial_mean else None
         )
         report["phones"] = {"method": timeline.method, "count": len(timeline.phones), "notes": timeline.notes}
+    if ref is not None:
+        report["closure"] = {"reference": ref.source, "language": ref.language, **closure_figures(aperture, fps, ref.phones)}
     logger.info("lipsync report for %s: %d frames, face %.0f%%", video.name, n, 100.0 * len(found) / max(n, 1))
     return report

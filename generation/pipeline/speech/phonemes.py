@@ -1,5 +1,6 @@
 """Text side of the speech stage: ARPAbet labels, text normalisation for the
-aligner, and a letter-to-sound guess for words CMUdict does not know.
+aligners, and a letter-to-sound guess for words CMUdict does not know.
+(Phone classes for every language are in inventory.py.)
 
 Django-free and dependency-free on purpose (pure string work).
 """
@@ -7,6 +8,7 @@ Django-free and dependency-free on purpose (pure string work).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 SILENCE = "SIL"
 ARPABET: tuple[str, ...] = (
@@ -16,8 +18,27 @@ ARPABET: tuple[str, ...] = (
 )
 _ARPABET_SET = frozenset(ARPABET)
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
-BILABIALS = frozenset({"P", "B", "M"})
-OPEN_VOWELS = frozenset({"AA", "AE", "AO", "AW", "AY"})
+
+
+class _PhoneClass(frozenset):
+    """ARPAbet members of a mouth class; ``in`` also answers for any label the
+    inventory reads (IPA, espeak-ng, Festival): ``"ɓ" in BILABIALS``."""
+
+    def __new__(cls, members, predicate: str):
+        obj = super().__new__(cls, members)
+        obj.predicate = predicate
+        return obj
+
+    def __contains__(self, label) -> bool:
+        if frozenset.__contains__(self, label):
+            return True
+        from generation.pipeline.speech import inventory  # inventory imports this module
+
+        return isinstance(label, str) and getattr(inventory, self.predicate)(label)
+
+
+BILABIALS = _PhoneClass({"P", "B", "M"}, "is_bilabial")
+OPEN_VOWELS = _PhoneClass({"AA", "AE", "AO", "AW", "AY"}, "is_open_vowel")
 
 
 def normalize_phone(label: str) -> str:
@@ -84,18 +105,31 @@ def _expand_number(match: re.Match) -> str:
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "@": " at ", "=": " equals "}
 
 
-def normalize_text(text: str) -> list[str]:
-    """Lower-case words ready for the aligner: numbers spelt out, punctuation gone."""
+def _is_word_char(ch: str) -> bool:
+    # Letters of every script plus their combining marks (Devanagari vowel signs, Arabic harakat).
+    return ch.isalnum() or ch == "'" or unicodedata.category(ch).startswith("M")
+
+
+def normalize_text(text: str, language: str = "en") -> list[str]:
+    """Lower-case words: every letter of every script kept, punctuation gone.
+
+    English (the PocketSphinx aligner's language) also spells out numbers and
+    symbols; other languages keep digits as they are (espeak-ng reads them).
+    """
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)", r"\1 dollars", text)
-    for sym, spoken in _SYMBOLS.items():
-        text = text.replace(sym, spoken)
-    text = re.sub(r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?", _expand_number, text, flags=re.I)
-    text = text.lower()
-    # Keep apostrophes inside words (don't, it's); everything else separates words.
-    text = re.sub(r"[^a-z']+", " ", text)
+    if language.lower().startswith("en"):
+        text = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)", r"\1 dollars", text)
+        for sym, spoken in _SYMBOLS.items():
+            text = text.replace(sym, spoken)
+        text = re.sub(r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?", _expand_number, text, flags=re.I)
+    text = "".join(ch if _is_word_char(ch) else " " for ch in text.lower())
     words = [w.strip("'") for w in text.split()]
     return [w for w in words if w]
+
+
+def english_words(words: list[str]) -> list[str]:
+    """The words the English aligner can use (Latin letters and apostrophes only)."""
+    return [w for w in words if re.fullmatch(r"[a-z']+", w)]
 
 
 # --- letter-to-sound ---------------------------------------------------------

@@ -1,24 +1,30 @@
 """Speech stage: normalised audio and a phone timeline for the mouth.
 
-With the words known, PocketSphinx forced alignment; without, its phone
-loop (allphone); when the recogniser cannot make sense of the audio, an
-energy/voicing analysis that still makes the mouth follow the voice.
-Django-free.
+Where the phone times come from, best first (``PhoneTimeline.method``):
+- ``tts-events``: the TTS said when each phone was spoken (libespeak-ng events);
+- ``tts-words``: the TTS said when each word was spoken (edge-tts), and the
+  word's phonemes share its span;
+- ``align-dtw``: the words are known in any espeak-ng language: an espeak-ng
+  synthesis of them is warped onto the audio (align.py);
+- ``align``: PocketSphinx forced alignment (English), when it fits the audio better;
+- ``allphone``: audio alone: PocketSphinx's English phone loop, with bilabial
+  closures found in the signal itself (closures.py) for any language;
+- ``energy``: loudness and voicing only, when nothing above makes sense.
+
+Labels are IPA (espeak-ng) or ARPAbet (PocketSphinx); speech/inventory.py
+reads both. Pauses are ``SIL``. Django-free.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from generation.pipeline import media
-from generation.pipeline.errors import MediaError
+from generation.pipeline.errors import EngineUnavailable, InvalidOption, MediaError
+from generation.pipeline.speech import sphinx
 from generation.pipeline.speech.energy import (
     MIN_SPEECH_LIKENESS,
     FrameFeatures,
@@ -27,29 +33,21 @@ from generation.pipeline.speech.energy import (
     speech_likeness,
     voiced_coverage,
 )
-from generation.pipeline.speech.phonemes import SILENCE, guess_pronunciation, normalize_phone, normalize_text
+from generation.pipeline.speech.inventory import phone_info
+from generation.pipeline.speech.phonemes import SILENCE, english_words, normalize_text
+from generation.pipeline.speech.units import PAUSE, SpeechTiming, TimedUnit
 from generation.pipeline.types import AudioClip, Phone, PhoneTimeline, Word
 
 logger = logging.getLogger(__name__)
 
-FRAME_S = 0.01  # PocketSphinx frame rate is 100/s
 MIN_ALIGN_COVERAGE = 0.6  # voiced frames the aligned words must cover, else the text does not match
 MIN_ALLPHONE_COVERAGE = 0.5
 MAX_MEAN_PHONE_S = 0.3  # longer average phones in speech regions: the phone loop found no speech
-ALLPHONE_LW = 2.0
-ALLPHONE_BEAM = 1e-20
-_NON_WORDS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+.*\+)$", re.I)
-# The decoders' C code is not re-entrant; serialise use within a process.
-_decoder_lock = threading.Lock()
-
-
-@dataclass
-class Transcript:
-    """Words recognised in audio with the bundled English LM (no text given)."""
-
-    text: str
-    words: list[Word] = field(default_factory=list)
-    confidence: float = 0.0  # mean word posterior 0..1
+MIN_DTW_CONFIDENCE = 0.12  # under this the synthesis and the audio share nothing: the text does not match
+SPHINX_MARGIN = 0.03  # PocketSphinx must fit the audio this much better than DTW to be chosen
+# Re-exported for callers that used them from here.
+transcribe = sphinx.transcribe
+Transcript = sphinx.Transcript
 
 
 def load_audio(src: Path, work_dir: Path) -> AudioClip:
@@ -70,26 +68,6 @@ def compute_envelope(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray,
     """(hop centre times, RMS 0..1 normalised by its 95th percentile) over 10 ms hops."""
     feats = analyse(samples, sample_rate)
     return feats.times, feats.envelope
-
-
-def _pcm_bytes(samples: np.ndarray) -> bytes:
-    # Exact digital silence (TTS output) breaks PocketSphinx's log-energy features
-    # and alignment fails; a fixed-seed 1-LSB dither keeps results deterministic.
-    noise = np.random.default_rng(0).normal(0.0, 1.0, len(samples))
-    pcm = np.clip(samples.astype(np.float64) * 32767.0 + noise, -32768, 32767)
-    return pcm.astype("<i2").tobytes()
-
-
-def _model_path(name: str) -> str:
-    from pocketsphinx import get_model_path
-
-    return os.path.join(get_model_path(), "en-us", name)
-
-
-def _decode(decoder, pcm: bytes) -> None:
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
 
 
 def _contiguous(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
@@ -124,53 +102,12 @@ def _contiguous(raw: list[tuple[str, float, float]], duration: float) -> list[Ph
     return out
 
 
-def _align(pcm: bytes, words: list[str], notes: list[str]):
-    """Forced alignment; (phones, words) as (label, start, end) lists, or None on failure."""
-    from pocketsphinx import Decoder
-
-    decoder = Decoder(lm=None, loglevel="FATAL")
-    guessed: list[str] = []
-    for word in sorted(set(words)):
-        if decoder.lookup_word(word) is None:
-            pron = guess_pronunciation(word)
-            if pron:
-                decoder.add_word(word, pron, update=True)
-                guessed.append(word)
-    words = [w for w in words if decoder.lookup_word(w) is not None]
-    if guessed:
-        notes.append("spelling-based pronunciation for: " + ", ".join(sorted(guessed)))
-    if not words:
-        return None
-    try:
-        decoder.set_align_text(" ".join(words))
-        _decode(decoder, pcm)
-        if decoder.seg() is None:  # the audio could not reach the end of the text
-            return None
-        decoder.set_alignment()
-        _decode(decoder, pcm)
-        alignment = decoder.get_alignment()
-    except RuntimeError as exc:
-        logger.info("alignment failed: %s", exc)
-        return None
-    if alignment is None:
-        return None
-    phones, timed_words = [], []
-    for entry in alignment:
-        name = re.sub(r"\(\d+\)$", "", entry.name)
-        if not _NON_WORDS.match(name):
-            timed_words.append((name, entry.start * FRAME_S, (entry.start + entry.duration) * FRAME_S))
-        for ph in entry:
-            phones.append((normalize_phone(ph.name), ph.start * FRAME_S, (ph.start + ph.duration) * FRAME_S))
-    return phones, timed_words
+def _raw(units: list[TimedUnit]) -> list[tuple[str, float, float]]:
+    return [(SILENCE if u.text == PAUSE else u.text, u.start, u.end) for u in units]
 
 
-def _allphone(pcm: bytes) -> list[tuple[str, float, float]]:
-    from pocketsphinx import Decoder
-
-    decoder = Decoder(allphone=_model_path("en-us-phone.lm.bin"), lw=ALLPHONE_LW, beam=ALLPHONE_BEAM,
-                      pbeam=ALLPHONE_BEAM, loglevel="FATAL")
-    _decode(decoder, pcm)
-    return [(normalize_phone(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg() or []]
+def _words(units: list[TimedUnit]) -> list[tuple[str, float, float]]:
+    return [(u.text, u.start, u.end) for u in units]
 
 
 def _phones_plausible(phones: list[tuple[str, float, float]], feats: FrameFeatures, min_coverage: float, notes: list[str]) -> bool:
@@ -186,29 +123,109 @@ def _phones_plausible(phones: list[tuple[str, float, float]], feats: FrameFeatur
     return True
 
 
-def transcribe(audio: AudioClip) -> Transcript:
-    """Recognise words with the bundled English LM (about 0.4x real time; captions of uploads)."""
-    from pocketsphinx import Decoder
+def acoustic_fit(phones: list[tuple[str, float, float]], feats: FrameFeatures) -> float:
+    """How well a phone sequence fits the audio, whoever made it (0..1).
 
-    with _decoder_lock:
-        decoder = Decoder(loglevel="FATAL")
-        _decode(decoder, _pcm_bytes(audio.samples))
-        segs = list(decoder.seg() or [])
-    words, probs = [], []
-    for s in segs:
-        name = re.sub(r"\(\d+\)$", "", s.word)
-        if _NON_WORDS.match(name):
+    The mean of: voiced frames inside phones, pause frames that are quiet, and
+    stops whose start sees the level dip (their closure).
+    """
+    times, level = feats.times, feats.level_db
+    coverage = voiced_coverage(phones, feats)
+    pause_frames = np.zeros(len(times), dtype=bool)
+    dips, stops = 0, 0
+    for label, start, end in phones:
+        if label == SILENCE:
+            if end - start >= 0.1:
+                pause_frames[(times >= start) & (times < end)] = True
             continue
-        words.append(Word(name, s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S))
-        probs.append(float(s.prob))
-    return Transcript(" ".join(w.text for w in words), words, float(np.mean(probs)) if probs else 0.0)
+        info = phone_info(label)
+        if info.base[:1] in "pbtdkgɡ" and info.kind != "vowel":
+            window = (times >= start - 0.03) & (times < start + 0.05)
+            around = (times >= start - 0.12) & (times < start + 0.15)
+            if window.any() and around.any():
+                stops += 1
+                dips += level[around].max() - level[window].min() > 12.0
+    quiet = 1.0 - float(feats.active[pause_frames].mean()) if pause_frames.any() else 1.0
+    closure = dips / stops if stops else 1.0
+    return float((coverage + quiet + closure) / 3.0)
 
 
-def phone_timeline(audio: AudioClip, text: str = "", *, transcribe_words: bool = False) -> PhoneTimeline:
+def _choose_language(text: str, language: str | None, notes: list[str]) -> tuple[str, str | None]:
+    from generation.pipeline.speech.language import detect_language, espeak_voice
+
+    guess = detect_language(text, language)
+    if guess.how not in ("given",):
+        notes.append(f"language {guess.language} ({guess.how}" + (f", p={guess.probability:.2f})" if guess.probability else ")"))
+    voice = espeak_voice(guess.language)
+    if voice is None:
+        notes.append(f"espeak-ng does not speak {guess.language}: no phoneme-accurate alignment")
+    return guess.language, voice
+
+
+def _dtw_candidate(audio: AudioClip, text: str, voice: str, feats: FrameFeatures, notes: list[str]):
+    from generation.pipeline.speech.align import align_transcript
+
+    try:
+        result = align_transcript(audio.samples, audio.sample_rate, text, voice)
+    except (EngineUnavailable, InvalidOption) as exc:
+        notes.append(f"transcript alignment unavailable: {exc.detail}")
+        return None
+    phones, words = _raw(result.phones), _words(result.words)
+    if result.confidence < MIN_DTW_CONFIDENCE:
+        notes.append(f"transcript alignment rejected: confidence {result.confidence:.2f}, the text may not match the audio")
+        return None
+    if not _phones_plausible(phones, feats, MIN_ALIGN_COVERAGE, notes):
+        notes.append("transcript alignment rejected: words do not cover the speech")
+        return None
+    return phones, words, result.confidence
+
+
+def _sphinx_candidate(pcm: bytes, text: str, feats: FrameFeatures, notes: list[str]):
+    words = english_words(normalize_text(text, "en"))
+    if not words:
+        return None
+    with sphinx.decoder_lock:
+        aligned = sphinx.align(pcm, words, notes)
+    if aligned is None:
+        notes.append("PocketSphinx alignment failed")
+        return None
+    if not _phones_plausible(aligned[1], feats, MIN_ALIGN_COVERAGE, notes):
+        notes.append("PocketSphinx alignment rejected: words do not cover the speech")
+        return None
+    return aligned
+
+
+def _align_text(audio: AudioClip, text: str, language: str | None, feats: FrameFeatures, notes: list[str]):
+    """(phones, words, method) for known text, or None when nothing fits."""
+    lang, voice = _choose_language(text, language, notes)
+    dtw = _dtw_candidate(audio, text, voice, feats, notes) if voice else None
+    fit_dtw = acoustic_fit(dtw[0], feats) if dtw else 0.0
+    # PocketSphinx (English only) can win only by SPHINX_MARGIN: skip it when it cannot.
+    english = lang.lower().startswith("en") and fit_dtw + SPHINX_MARGIN < 1.0
+    pocket = _sphinx_candidate(sphinx.pcm_bytes(audio.samples), text, feats, notes) if english else None
+    if dtw and pocket:
+        fit_pocket = acoustic_fit(pocket[0], feats)
+        if fit_pocket > fit_dtw + SPHINX_MARGIN:
+            notes.append(f"PocketSphinx alignment (fit {fit_pocket:.2f}) chosen over espeak-ng DTW (fit {fit_dtw:.2f})")
+            return pocket[0], pocket[1], "align"
+        notes.append(f"espeak-ng DTW alignment (fit {fit_dtw:.2f}, confidence {dtw[2]:.2f}) chosen over PocketSphinx (fit {fit_pocket:.2f})")
+        return dtw[0], dtw[1], "align-dtw"
+    if dtw:
+        notes.append(f"espeak-ng DTW alignment in {lang}, confidence {dtw[2]:.2f}")
+        return dtw[0], dtw[1], "align-dtw"
+    if pocket:
+        return pocket[0], pocket[1], "align"
+    return None
+
+
+def phone_timeline(audio: AudioClip, text: str = "", *, language: str | None = None, transcribe_words: bool = False,
+                   timing: SpeechTiming | None = None) -> PhoneTimeline:
     """The phones of ``audio`` covering [0, duration] without gaps or overlaps.
 
-    ``text`` (what is said) enables forced alignment; without it the phone
-    loop is used, and ``transcribe_words`` also recognises words for captions.
+    ``timing`` (from the TTS that made the audio) is used as it is. Otherwise
+    ``text`` (what is said) in ``language`` (BCP-47; detected when None) is
+    aligned; without text the phones are decoded from the audio, and
+    ``transcribe_words`` also recognises (English) words for captions.
     """
     if audio.sample_rate != media.SPEECH_SAMPLE_RATE_HZ:
         raise MediaError(f"speech must be {media.SPEECH_SAMPLE_RATE_HZ} Hz (use load_audio), got {audio.sample_rate}")
@@ -222,35 +239,29 @@ def phone_timeline(audio: AudioClip, text: str = "", *, transcribe_words: bool =
     if not feats.active.any():
         notes.append("no speech found: the audio is silent")
         phones_raw, method = [(SILENCE, 0.0, duration)], "energy"
+    elif timing is not None and timing.phones:
+        phones_raw, words_raw = _raw(timing.phones), _words(timing.words)
+        method = "tts-events" if timing.source == "espeak-events" else "tts-words"
+        notes.extend(timing.notes)
+        notes.append(f"phone times from the speech synthesiser ({timing.source})")
     elif likeness < MIN_SPEECH_LIKENESS:  # nan (too little voicing to judge) passes
         notes.append(f"voice barely changes its spectrum (likeness {likeness:.2f}): tone or music, not speech")
         phones_raw, method = energy_phones(feats, duration), "energy"
-    pcm = _pcm_bytes(audio.samples) if phones_raw is None else b""
-    words = normalize_text(text) if text else []
-    if phones_raw is None and words:
-        with _decoder_lock:
-            aligned = _align(pcm, words, notes)
-        if aligned is None:
-            notes.append("forced alignment failed; the text may not match the audio")
-        elif _phones_plausible(aligned[1], feats, MIN_ALIGN_COVERAGE, notes):
-            phones_raw, words_raw = aligned
-            method = "align"
+    if phones_raw is None and text.strip():
+        if normalize_text(text, "xx"):
+            aligned = _align_text(audio, text, language, feats, notes)
+            if aligned is not None:
+                phones_raw, words_raw, method = aligned
+            else:
+                notes.append("alignment failed; the text may not match the audio: decoding phones instead")
         else:
-            notes.append("alignment rejected: words do not cover the speech")
-    elif phones_raw is None and text:
-        notes.append("text has no speakable words; decoding phones instead")
+            notes.append("text has no speakable words; decoding phones instead")
     if phones_raw is None:
-        with _decoder_lock:
-            decoded = _allphone(pcm)
-        if decoded and _phones_plausible(decoded, feats, MIN_ALLPHONE_COVERAGE, notes):
-            phones_raw, method = decoded, "allphone"
-        else:
-            notes.append("falling back to energy-based mouth movement")
-            phones_raw, method = energy_phones(feats, duration), "energy"
+        phones_raw, method = _decode_phones(audio, feats, duration, notes)
     timed_words = [Word(w, max(0.0, s), min(duration, e)) for w, s, e in words_raw]
     confidence = None
     if transcribe_words and not timed_words and feats.voiced.any():
-        transcript = transcribe(audio)
+        transcript = sphinx.transcribe(audio)
         timed_words, confidence = transcript.words, transcript.confidence
         notes.append(f"transcript confidence {transcript.confidence:.2f}")
     timeline = PhoneTimeline(
@@ -260,3 +271,36 @@ def phone_timeline(audio: AudioClip, text: str = "", *, transcribe_words: bool =
     logger.info("phone timeline: %s, %d phones over %.2f s%s", method, len(timeline.phones), duration,
                 "; " + "; ".join(notes) if notes else "")
     return timeline
+
+
+def _decode_phones(audio: AudioClip, feats: FrameFeatures, duration: float, notes: list[str]):
+    """Audio alone: the English phone loop plus acoustic bilabial closures, else energy."""
+    from generation.pipeline.speech.closures import mark_closures
+
+    with sphinx.decoder_lock:
+        decoded = sphinx.allphone(sphinx.pcm_bytes(audio.samples))
+    if decoded and _phones_plausible(decoded, feats, MIN_ALLPHONE_COVERAGE, notes):
+        phones, found = mark_closures(decoded, audio.samples, audio.sample_rate, feats)
+        if found:
+            notes.append(f"{found} bilabial closures found in the signal")
+        return phones, "allphone"
+    notes.append("falling back to energy-based mouth movement")
+    return energy_phones(feats, duration), "energy"
+
+
+def timing_from_word_boundaries(words: list[TimedUnit], language: str, duration: float) -> SpeechTiming | None:
+    """TTS word boundaries (edge-tts) as phone timing in ``language`` (BCP-47, e.g. the voice's locale).
+
+    None when espeak-ng cannot phonemize the language (the caller aligns instead).
+    """
+    from generation.pipeline.speech.boundaries import phones_from_word_boundaries
+    from generation.pipeline.speech.language import espeak_voice
+
+    voice = espeak_voice(language)
+    if voice is None or not words:
+        return None
+    try:
+        phones = phones_from_word_boundaries(words, voice, duration)
+    except EngineUnavailable:
+        return None
+    return SpeechTiming(phones=phones, words=list(words), source="word-boundaries", language=language)

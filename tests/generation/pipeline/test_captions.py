@@ -9,6 +9,7 @@ from generation.pipeline.captions import (
     MAX_CUE_SECONDS,
     MAX_LINE_CHARS,
     Cue,
+    caption_font,
     captions_from_text_estimate,
     captions_from_timeline,
     srt_text,
@@ -17,8 +18,9 @@ from generation.pipeline.captions import (
     write_vtt,
 )
 from generation.pipeline.speech.timeline import load_audio, phone_timeline
+from generation.pipeline.speech.units import TimedUnit
 from generation.pipeline.types import PhoneTimeline, Word
-from tests.media_factory import SENTENCES, espeak_wav
+from tests.media_factory import PHRASES, SENTENCES, espeak_speech, espeak_wav
 
 VTT_TIME = r"\d{2}:\d{2}:\d{2}\.\d{3}"
 SRT_TIME = r"\d{2}:\d{2}:\d{2},\d{3}"
@@ -37,7 +39,7 @@ def _flat(cues: list[Cue]) -> str:
 def aligned(speech_wav, tmp_path_factory):
     clip = load_audio(speech_wav, tmp_path_factory.mktemp("captions"))
     timeline = phone_timeline(clip, SENTENCES)
-    assert timeline.method == "align" and timeline.words
+    assert timeline.method in ("align", "align-dtw") and timeline.words
     return timeline
 
 
@@ -142,3 +144,36 @@ def test_estimated_captions_follow_the_speech_when_nothing_aligned():
     assert cues[-1].end <= 4.0
     starts = [c.start for c in cues]
     assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize("lang,voice", [("ru", "ru"), ("hi", "hi"), ("ar", "ar"), ("el", "el")])
+def test_tts_word_events_caption_every_script(lang, voice, tmp_path):
+    speech = espeak_speech(PHRASES[lang], voice)
+    clip = load_audio(speech.write_wav(tmp_path / f"{lang}.wav"), tmp_path / lang)
+    timeline = phone_timeline(clip, timing=speech.timing(lang))
+    cues = captions_from_timeline(timeline, PHRASES[lang])
+    # The typed text, punctuation included, timed by the synthesiser's own word events.
+    assert _flat(cues) == PHRASES[lang]
+    assert cues[0].start == pytest.approx(speech.words[0].start)
+    assert len(cues) == 2  # one cue per sentence
+    assert cues[1].start == pytest.approx(speech.words[len(cues[0].text.split())].start)
+    assert "WEBVTT" in vtt_text(cues) and PHRASES[lang].split()[0] in srt_text(cues)
+
+
+def test_unspaced_scripts_join_without_spaces():
+    timeline = PhoneTimeline(phones=[], words=[Word("你好", 0.1, 0.5), Word("世界", 0.5, 0.9), Word("Paksa", 1.0, 1.4)],
+                             duration=2.0, method="tts-events")
+    cues = captions_from_timeline(timeline, "你好世界 Paksa")
+    assert _flat(cues) == "你好世界 Paksa"
+
+
+@pytest.mark.parametrize("text,family", [("नमस्ते", "Noto Sans Devanagari"), ("مرحبا", "Noto Sans Arabic"),
+                                         ("Привет, Γειά", "Noto Sans"), ("Hello", "Noto Sans")])
+def test_burn_in_font_covers_the_script(text, family):
+    font = caption_font(text)
+    assert font is not None and font.family == family and font.directory.is_dir()
+    assert caption_font("123 !?") is None
+
+
+def test_timed_units_are_plain_data():
+    assert TimedUnit("a", 0.0, 1.0) == TimedUnit("a", 0.0, 1.0)

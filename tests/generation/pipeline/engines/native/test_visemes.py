@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.pipeline.engines.native.visemes import VISEMES, mouth_track, viseme
+from generation.pipeline.engines.native.visemes import JAW_APART, LIP_ANTICIPATION_S, VISEMES, mouth_track, viseme
 from generation.pipeline.speech.phonemes import ARPABET, SILENCE
 from generation.pipeline.types import Phone, PhoneTimeline
 
@@ -31,7 +31,8 @@ def frame_at(track, t):
     return track.frames[int(t * track.fps)]
 
 
-def test_every_arpabet_phone_has_a_viseme():
+def test_every_arpabet_phone_has_a_viseme_and_ipa_shares_it():
+    assert viseme("ʃ") == viseme("SH") and viseme("ɔ̃").rounding > 0.3 and viseme("m̥").lip_press == 1.0
     for phone in list(ARPABET) + [SILENCE]:
         assert phone in VISEMES
         p = VISEMES[phone]
@@ -84,12 +85,16 @@ def test_long_silence_relaxes_short_pause_does_not():
     assert pause.jaw_open > 0.2
 
 
-def test_anticipates_next_phone():
-    tl = timeline_of([("SIL", 0.4), ("UW", 0.3), ("SIL", 0.4)])
+def test_rounding_starts_about_100_ms_ahead():
+    tl = timeline_of([("SIL", 0.5), ("u", 0.3), ("SIL", 0.4)])
     track = mouth_track(tl, 50, int(round(tl.duration * 50)))
-    # 20-40 ms before the vowel the lips are already rounding.
-    assert track.frames[int(0.37 * 50)].rounding > 0.05
-    assert track.frames[int(0.2 * 50)].rounding < 0.01
+    assert LIP_ANTICIPATION_S >= 0.09
+    # 100 ms before the vowel the lips are visibly rounding, 40 ms before well on their way.
+    assert track.frames[int(0.40 * 50)].rounding > 0.1
+    assert track.frames[int(0.46 * 50)].rounding > 0.3
+    assert track.frames[int(0.15 * 50)].rounding < 0.02
+    # The jaw is not dragged along that early.
+    assert track.frames[int(0.40 * 50)].jaw_open < 0.1
 
 
 def test_frame_count_energy_and_intensity():
@@ -119,10 +124,35 @@ def test_held_bilabial_is_closed_on_every_frame_and_opens_quickly(start):
     assert track.frames[inside[-1] + 3].jaw_open > 0.5
 
 
-def test_quiet_sound_closes_the_lips_even_without_a_bilabial_label():
-    tl = timeline_of([("AA", 0.4), ("AA", 0.1), ("AA", 0.4)])
+def test_quiet_sound_never_presses_the_lips():
+    # A stop closure of t (silent) between vowels: quiet, but the lips stay apart.
+    tl = timeline_of([("a", 0.4), ("t", 0.1), ("a", 0.4)])
     tl.envelope_times = np.arange(0.005, tl.duration, 0.01)
     tl.envelope = np.where((tl.envelope_times > 0.4) & (tl.envelope_times < 0.5), 0.0, 0.9)
+    for intensity in (0.6, 1.0):
+        track = mouth_track(tl, FPS, int(round(tl.duration * FPS)), intensity=intensity)
+        assert frame_at(track, 0.45).lip_press == 0.0
+        assert frame_at(track, 0.45).jaw_open >= JAW_APART - 1e-9
+        assert frame_at(track, 0.45).jaw_open < frame_at(track, 0.2).jaw_open
+
+
+@pytest.mark.parametrize("labels", [("s", "t", "n", "k"), ("ʃ", "rʲ", "ɖ", "ɡ"), ("S", "T", "N", "K")])
+def test_tongue_consonants_in_any_notation_keep_the_lips_apart(labels):
+    spec = [("SIL", 0.3)] + [item for lab in labels for item in ((lab, 0.07), ("i", 0.08))] + [("SIL", 0.3)]
+    tl = timeline_of(spec, envelope=True)
     track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
-    assert frame_at(track, 0.45).lip_press > 0.8
-    assert frame_at(track, 0.45).jaw_open < 0.3 * frame_at(track, 0.2).jaw_open
+    for ph in tl.phones[1:-1]:
+        frame = track.frames[min(len(track.frames) - 1, int((ph.start + ph.end) / 2 * FPS))]
+        assert frame.lip_press == 0.0 and frame.jaw_open >= JAW_APART - 1e-9
+
+
+def test_bilabials_of_every_language_close_on_time():
+    # Russian "papa": p, ɑ, p, a; each p is shut at the frame of its start.
+    tl = timeline_of([("SIL", 0.3), ("p", 0.05), ("ɑ", 0.15), ("p", 0.06), ("a", 0.2), ("SIL", 0.3)], envelope=True)
+    track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    for ph in tl.phones:
+        if ph.label == "p":
+            first = int(round(ph.start * FPS - 0.5))
+            assert track.frames[first].lip_press == 1.0 or track.frames[first + 1].lip_press == 1.0
+            assert max(track.frames[i].lip_press for i in range(int(ph.start * FPS) - 1, int(ph.end * FPS) + 1)) == 1.0
+    assert frame_at(track, 0.43).jaw_open > 0.5
