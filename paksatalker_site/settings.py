@@ -128,7 +128,8 @@ if REDIS_URL:
     # The priority variant: reaper tasks must not wait behind renders (Redis >= 5).
     HUEY.update({"huey_class": "huey.PriorityRedisHuey", "url": REDIS_URL})
 else:
-    HUEY.update({"huey_class": "paksatalker_site.queue.SqliteWalHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
+    # Huey's own SQLite storage (WAL journal by default): one file beside the job database.
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")})
 
 # --- Storage: local files by default, S3-compatible with PAKSA_STORAGE=s3 ---
 MEDIA_ROOT = env_path("PAKSA_MEDIA_ROOT", DATA_DIR / "media")
