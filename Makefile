@@ -25,7 +25,7 @@ bench:
 	@REQUIREMENTS=requirements-dev.txt EXTRA_APT_PACKAGES="$(TEST_APT_PACKAGES)" bash scripts/setup.sh
 	@$(PY) -m pytest -m bench $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi
-	@$(PY) manage.py bench
+	@$(PY) manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf data/work data/staticfiles

@@ -17,7 +17,7 @@ from generation.pipeline.engines.native.engine import NativeEngine
 from generation.pipeline.engines.still import StillEngine
 from generation.pipeline.measure.lipsync import eye_openness, mouth_aperture
 from generation.pipeline.speech import timeline as speech
-from generation.pipeline.speech.phonemes import BILABIALS, OPEN_VOWELS
+from generation.pipeline.speech.phonemes import BILABIALS, OPEN_VOWELS, SILENCE
 from generation.pipeline.types import RenderRequest
 
 FPS = 25
@@ -38,17 +38,21 @@ def readme_frames(out_dir: Path, resolution: str = "720p", seconds: float = 12.0
     aperture = np.array([mouth_aperture(m.landmarks) if m else np.nan for m in meshes])
     eyes = np.array([np.mean(eye_openness(m.landmarks)) if m else np.nan for m in meshes])
 
-    def frames_of(labels, min_len: float = 0.0) -> list[int]:
-        picked = []
-        for phone in timeline.phones:
-            if phone.label in labels and phone.end - phone.start >= min_len:
-                picked.append(min(len(frames) - 1, int((phone.start + phone.end) / 2 * FPS)))
+    def middle(phone) -> int:
+        return min(len(frames) - 1, int((phone.start + phone.end) / 2 * FPS))
+
+    def frames_of(labels, what: str) -> list[int]:
+        picked = [middle(p) for p in timeline.phones if p.label in labels]
+        if not picked:
+            raise RuntimeError(f"no {what} in the re-aligned phones ({timeline.method}): cannot pick that frame")
         return picked
 
+    pauses = frames_of({SILENCE}, "pause")
+    long_pauses = [middle(p) for p in timeline.phones if p.label == SILENCE and p.end - p.start >= 0.3]
     choices = {
-        "open": max(frames_of(OPEN_VOWELS), key=lambda i: aperture[i]),
-        "bilabial": min(frames_of(BILABIALS), key=lambda i: aperture[i]),
-        "pause": frames_of({"SIL"}, 0.3)[1] if len(frames_of({"SIL"}, 0.3)) > 1 else frames_of({"SIL"})[0],
+        "open": max(frames_of(OPEN_VOWELS, "open vowel"), key=lambda i: aperture[i]),
+        "bilabial": min(frames_of(BILABIALS, "bilabial"), key=lambda i: aperture[i]),
+        "pause": long_pauses[1] if len(long_pauses) > 1 else pauses[0],
         "blink": int(np.nanargmin(eyes)),
     }
     written = {}
@@ -59,5 +63,5 @@ def readme_frames(out_dir: Path, resolution: str = "720p", seconds: float = 12.0
         crop = frames[index][max(0, y0 - pad): y1 + pad, max(0, x0 - pad): x1 + pad]
         path = out_dir / f"{name}.png"
         cv2.imwrite(str(path), cv2.resize(crop, (320, int(320 * crop.shape[0] / crop.shape[1]))))
-        written[name] = {"frame": index, "aperture": round(float(aperture[index]), 3), "path": str(path)}
+        written[name] = {"frame": index, "aperture": round(float(aperture[index]), 3), "file": path.name}
     return written

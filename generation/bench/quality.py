@@ -21,6 +21,18 @@ TARGETS = {
 }
 
 
+def quality_checks(q: dict) -> dict[str, bool]:
+    """Each TARGETS entry: met or not."""
+    lag = q.get("best_lag_frames")
+    return {
+        "face_found_share": q["face_found_share"] >= 1.0,
+        "open_vs_bilabial": q["open_vs_bilabial"] >= 3,
+        "open_vs_silence": q["open_vs_silence"] >= 3,
+        "correlation": (q.get("correlation_best") or 0) >= 0.6 and lag is not None and abs(lag) <= 1,
+        "blinks_per_minute": 8 <= (q.get("blinks_per_minute") or 0) <= 30,
+    }
+
+
 def lipsync_quality(seconds: float = 20.0, resolution: str = "720p") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -33,7 +45,7 @@ def lipsync_quality(seconds: float = 20.0, resolution: str = "720p") -> dict:
     by_class = report["aperture_by_class"]
     bilabial = by_class["bilabial"]["mean"] or 1e-6
     silence = by_class["silence"]["mean"] or 1e-6
-    return {
+    result = {
         "clip_s": report["duration"],
         "resolution": resolution,
         "face_found_share": report["face_found_share"],
@@ -47,3 +59,11 @@ def lipsync_quality(seconds: float = 20.0, resolution: str = "720p") -> dict:
         "head_motion_nose_std_iod": report["head_motion"]["nose_std_iod"],
         "targets": TARGETS,
     }
+    result["checks"] = checks = quality_checks(result)
+    result["target_met"] = all(checks.values())
+    missed = [name for name, ok in checks.items() if not ok]
+    result["summary"] = (f"open/bilabial {result['open_vs_bilabial']}, open/silence {result['open_vs_silence']}, "
+                         f"correlation {result['correlation_best']} at lag {result['best_lag_frames']}, "
+                         f"{result['blinks_per_minute']} blinks/min -> "
+                         + ("MET" if not missed else "NOT MET: " + ", ".join(missed)))
+    return result

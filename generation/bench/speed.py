@@ -134,38 +134,3 @@ def render_command_speed(seconds: float = 9.0, resolution: str = "480p", runs: i
 def peak_memory_mb() -> float:
     """Peak resident memory of this process (the benchmark renders in-process, like a worker)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
-
-
-def background_render_cost(resolution: str = "720p", seconds: float = 10.0, rounds: int = 2) -> dict:
-    """Native renders with each background mode against the same render without one:
-    the render stage's time ratio, measured in the same run."""
-    from generation.pipeline.background.compose import BackgroundStage
-    from generation.pipeline.types import BackgroundOptions
-
-    modes = {"blur": BackgroundOptions(mode="blur"), "portrait": BackgroundOptions(mode="portrait"),
-             "cinematic": BackgroundOptions(mode="cinematic"), "color": BackgroundOptions(mode="color", color=(0, 255, 0)),
-             "chroma": BackgroundOptions(mode="chroma", color=(40, 40, 40))}
-    hooks = pipeline.RenderHooks(background_stage=lambda opts, size, static: BackgroundStage(opts, size, static_background=static))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        image = astronaut_png(tmp / "astronaut.png")
-        audio, text = speech_wav(tmp / "speech.wav", seconds)
-
-        def render_stage(options: BackgroundOptions | None) -> float:
-            request = RenderRequest(output_path=tmp / "bg.mp4", work_dir=tmp, image_path=image, audio_path=audio, text=text,
-                                    resolution=resolution, fps=25, expression_engine="none", captions="none",
-                                    background=options or BackgroundOptions())
-            result = pipeline.render(request, {"native": NativeEngine(), "still": StillEngine()}, lambda p, s: None, hooks)
-            return result.timings["render"]
-
-        render_stage(None)  # warm-up
-        # Interleaved rounds, fastest of each: one busy moment on a 2-core machine must
-        # not decide a ratio.
-        best: dict[str, float] = {}
-        for _ in range(rounds):
-            for name, options in [("none", None), *modes.items()]:
-                elapsed = render_stage(options)
-                best[name] = min(best.get(name, elapsed), elapsed)
-        plain = best.pop("none")
-        rows = {name: {"render_s": round(t, 2), "ratio_to_no_background": round(t / plain, 2)} for name, t in best.items()}
-    return {"resolution": resolution, "no_background_render_s": round(plain, 2), "modes": rows, "target_ratio": 1.5}

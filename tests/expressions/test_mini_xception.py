@@ -22,6 +22,7 @@ def test_astronaut_is_happy(astronaut_bgr):
     assert max(probs, key=probs.get) == "happy" and probs["happy"] > 0.6
 
 
+@pytest.mark.bench
 @needs_weights
 def test_latency_under_20ms():
     assert mini_xception.benchmark_mini_xception(n=20, path=REAL)["ms_per_face_median"] < 20.0

@@ -37,10 +37,12 @@ CONFIDENCE_LO, CONFIDENCE_HI = 0.5, 0.97  # raw probabilities remapped to 0..1 b
 BOX_MARGIN = 0.15  # the changed box grows by this fraction (and the guided radius) on each side
 BOX_FEATHER_PX = 12  # pasted box region blends into the cached matte over this many pixels
 # Static backgrounds: the model re-runs when the frame along the matte's edge changed this much
-# (mean gray levels) since its last run, and at least every SEGMENT_MAX_GAP frames.
-EDGE_DRIFT = 4.0
-SEGMENT_MAX_GAP = 20
-REFINE_DRIFT = 1.5  # below this the guided refinement is skipped as well (the matte stands)
+# (mean gray levels) since its last run, and at least every SEGMENT_MAX_GAP frames. The native
+# engine's head sway moves the probe 2-5 levels around its rest position, which the guided
+# refinement follows on its own: a model run (the stage's costliest step) is for real moves.
+EDGE_DRIFT = 8.0
+SEGMENT_MAX_GAP = 50
+REFINE_DRIFT = 2.5  # below this (since the last refinement) the guided refinement is skipped too: the matte stands
 EDGE_BAND = (0.02, 0.98)  # matte values that make up its edge
 EDGE_DILATE = 2  # ...grown by this many refine pixels: an edge moving out of the band still counts
 INTERIOR_LEVEL = 0.98  # a changed box whose matte is all above this is inside the person: nothing to redo
@@ -124,10 +126,15 @@ class PersonMasker:
         m = cv2.resize(low, self.refine_size, interpolation=cv2.INTER_LINEAR)
         return np.clip((m - CONFIDENCE_LO) * (1.0 / (CONFIDENCE_HI - CONFIDENCE_LO)), 0.0, 1.0)
 
-    def _guided(self, m: np.ndarray, guide_src: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
-        """Edge-aware feathering of ``m`` against ``guide_src`` (frame pixels), resized to out_size."""
-        small_guide = cv2.resize(guide_src, (m.shape[1], m.shape[0]), interpolation=cv2.INTER_AREA)
-        guide = cv2.cvtColor(small_guide, cv2.COLOR_BGR2GRAY).astype(np.float32) * (1.0 / 255.0)
+    def _guided(self, m: np.ndarray, guide_src: np.ndarray, out_size: tuple[int, int], gray: Optional[np.ndarray] = None) -> np.ndarray:
+        """Edge-aware feathering of ``m`` against ``guide_src`` (frame pixels), resized to out_size.
+
+        ``gray``: the guide already in gray at ``m``'s size (the edge probe), if the caller has it.
+        """
+        if gray is None or gray.shape != m.shape:
+            small_guide = cv2.resize(guide_src, (m.shape[1], m.shape[0]), interpolation=cv2.INTER_AREA)
+            gray = cv2.cvtColor(small_guide, cv2.COLOR_BGR2GRAY)
+        guide = gray.astype(np.float32) * (1.0 / 255.0)
         if has_guided_filter():
             m = cv2.ximgproc.guidedFilter(guide, np.ascontiguousarray(m), GUIDED_RADIUS, GUIDED_EPS)
         else:  # plain OpenCV: a soft feather instead of edge-aware refinement
@@ -139,14 +146,14 @@ class PersonMasker:
         """Upsample + confidence remap + edge-aware feathering of the whole frame."""
         return self._guided(self._remapped(low), frame, self.size)
 
-    def _refine_box(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    def _refine_box(self, frame: np.ndarray, box: tuple[int, int, int, int], gray: Optional[np.ndarray] = None) -> np.ndarray:
         """The refined matte inside ``box`` from the cached refine-size mask (static path)."""
         rw, rh = self.refine_size
         f = self.refine_factor
         x0, y0, x1, y1 = box
         rx0, ry0 = min(rw - 1, x0 // f), min(rh - 1, y0 // f)
         rx1, ry1 = max(rx0 + 1, min(rw, -(-x1 // f))), max(ry0 + 1, min(rh, -(-y1 // f)))
-        return self._guided(self._m_refine[ry0:ry1, rx0:rx1], frame[y0:y1, x0:x1], (x1 - x0, y1 - y0))
+        return self._guided(self._m_refine[ry0:ry1, rx0:rx1], frame[y0:y1, x0:x1], (x1 - x0, y1 - y0), gray)
 
     def _expand(self, box: tuple, seg_frame: bool = True) -> tuple[int, int, int, int] | None:
         """The matte region a changed box affects, aligned to whole refine pixels.
@@ -216,7 +223,8 @@ class PersonMasker:
         x0, y0, x1, y1 = box
         f = self.refine_factor
         size = (max(1, (x1 - x0) // f), max(1, (y1 - y0) // f))
-        return cv2.resize(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
+        # Downscale first: the colour conversion then touches 1/f^2 of the pixels.
+        return cv2.cvtColor(cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
 
     def _edge_drift(self, probe: np.ndarray, box: tuple[int, int, int, int], since: Optional[np.ndarray]) -> float:
         """Mean gray change along the matte's edge between ``since`` and ``probe`` (inf: no reference)."""
@@ -257,7 +265,7 @@ class PersonMasker:
             self._segment_static(frame, box)
             self._since_seg = 0
         x0, y0, x1, y1 = box
-        fresh = self._refine_box(frame, box)
+        fresh = self._refine_box(frame, box, None if seg_frame else probe)  # between model runs box is inner: reuse the probe
         weight = self._feather(box, BOX_FEATHER_PX if seg_frame else self._ring_px())
         region = self._alpha[y0:y1, x0:x1]
         region += weight * (fresh - region)

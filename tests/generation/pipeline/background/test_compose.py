@@ -15,14 +15,13 @@ from generation.pipeline.background.colors import CSS_COLORS
 from generation.pipeline.background.compose import (
     BackgroundStage,
     background_capabilities,
-    benchmark_background,
     parse_color,
     validate_options,
 )
 from generation.pipeline.background.mask import PersonMasker
+from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
 from generation.pipeline.face import detect_face
 from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
-from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
 from paksatalker_site.errors import status_of
 
 SIZE = (720, 720)
@@ -397,10 +396,26 @@ def test_wrong_frame_size_is_an_error(frame):
             stage.apply(frame)
 
 
-def test_benchmark_reports_every_mode():
-    report = benchmark_background(size=(320, 180), n=3)
-    assert set(report["modes"]) == set(BACKGROUND_MODES)
-    for mode, entry in report["modes"].items():
-        assert entry["static_ms"] >= 0 and entry["dynamic_ms"] >= 0
-        if mode != "none":
-            assert entry["dynamic_ms"] > 0
+@pytest.mark.parametrize(("mode", "builder"), [("blur", "blurred_background"), ("portrait", "portrait_background"),
+                                               ("color", "background_estimate")])
+def test_static_background_is_built_once_per_job(mode, builder, frame, face_box, monkeypatch):
+    """The background behind the person never moves: it is built from the first frame only,
+    however many frames follow; a moving background is rebuilt for every frame."""
+    calls = []
+    real = getattr(modes, builder)
+    monkeypatch.setattr(modes, builder, lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    x0, y0, x1, y1 = face_box
+    frames = []
+    for shift in (0, 1, 2, 1, 0, -1):
+        moved = frame.copy()
+        moved[y0:y1, x0:x1] = np.roll(frame[y0:y1, x0:x1], shift, axis=1)
+        frames.append(moved)
+    with BackgroundStage(BackgroundOptions(mode=mode, color=(40, 160, 40)), SIZE, static_background=True) as stage:
+        for f in frames:
+            stage.apply(f, face_box)
+    assert len(calls) == 1
+    calls.clear()
+    with BackgroundStage(BackgroundOptions(mode=mode, color=(40, 160, 40)), SIZE) as stage:
+        for f in frames:
+            stage.apply(f)
+    assert len(calls) == len(frames)

@@ -12,6 +12,7 @@ import pytest
 from generation.pipeline import face as face_stage
 from generation.pipeline import media
 from generation.pipeline import render as pipeline
+from generation.pipeline.background import modes
 from generation.pipeline.background.compose import BackgroundStage
 from generation.pipeline.background.modes import letterbox_bar
 from generation.pipeline.engines.native.engine import NativeEngine
@@ -88,3 +89,69 @@ def test_blur_lowers_background_detail_but_not_the_face(renders, tmp_path):
     assert detail(plain, background) >= 3 * detail(blurred, background)
     face = _face_box(plain)
     assert abs(detail(blurred, face) - detail(plain, face)) <= 0.10 * detail(plain, face)
+
+
+class _Recorder:
+    """A background stage that keeps the engine's frames and changed box, and changes nothing."""
+
+    def __init__(self):
+        self.frames: list[np.ndarray] = []
+        self.box = None
+
+    def apply(self, frame, changed_box=None):
+        self.frames.append(frame.copy())
+        self.box = changed_box
+        return frame
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(scope="module")
+def native_frames(tmp_path_factory, astronaut_path, short_speech_wav):
+    """The native engine's frames of a short 480p render, and the box it says may change."""
+    recorder = _Recorder()
+    work = tmp_path_factory.mktemp("native_frames")
+    request = RenderRequest(output_path=work / "out.mp4", work_dir=work, image_path=astronaut_path, audio_path=short_speech_wav,
+                            resolution="480p", fps=25, expression_engine="none", captions="none",
+                            background=BackgroundOptions(mode="color"))
+    hooks = pipeline.RenderHooks(background_stage=lambda opts, size, static: recorder)
+    assert pipeline.render(request, {"native": NativeEngine(), "still": StillEngine()}, lambda p, s: None, hooks).engine == "native"
+    assert recorder.box is not None and len(recorder.frames) > 10
+    return recorder.frames, recorder.box
+
+
+def _full_composite(mode: str, first: np.ndarray, first_alpha: np.ndarray, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The whole frame composited the slow way, with the background built from the first frame."""
+    if mode == "color":
+        backdrop = np.full_like(frame, (0, 255, 0))
+        return modes.replace_composite(frame, backdrop, alpha, modes.background_estimate(first, first_alpha))
+    if mode == "blur":
+        return modes.composite(frame, modes.blurred_background(first, first_alpha), alpha)
+    return modes.composite(modes.subject_pop(frame), modes.portrait_background(first, first_alpha), alpha)
+
+
+@pytest.mark.parametrize("mode", ["blur", "portrait", "color"])
+def test_fast_path_matches_a_full_recomposite(mode, native_frames):
+    """Only the changed region is recomposited per frame; the result matches compositing the
+    whole frame with the same matte, inside the box, outside it and across its edge (no seam)."""
+    frames, box = native_frames
+    size = (frames[0].shape[1], frames[0].shape[0])
+    x0, y0, x1, y1 = box
+    inside = np.zeros(frames[0].shape[:2], bool)
+    inside[y0:y1, x0:x1] = True
+    # The box's edge: a 4-pixel ring either side of each side.
+    ring = np.zeros_like(inside)
+    ring[max(0, y0 - 4):y1 + 4, max(0, x0 - 4):x1 + 4] = True
+    ring[y0 + 4:y1 - 4, x0 + 4:x1 - 4] = False
+    with BackgroundStage(BackgroundOptions(mode=mode, color=(0, 255, 0)), size, static_background=True) as stage:
+        stage.apply(frames[0], box)
+        first_alpha = stage.last_alpha.copy()
+        for frame in frames[1:]:
+            fast = stage.apply(frame, box)
+            full = _full_composite(mode, frames[0], first_alpha, frame, stage.last_alpha)
+            diff = np.abs(fast.astype(np.int16) - full).max(axis=2)
+            for where in (inside, ~inside, ring):
+                # uint8 constants against float: rounding only
+                assert diff[where].mean() < 0.25 and diff[where].max() <= 3, (mode, diff[where].max())
+        assert stage.region_updates == len(frames) - 1  # every later frame took the fast path
