@@ -55,6 +55,8 @@ class GenerationJob(models.Model):
     timings = models.JSONField(default=dict, blank=True)
     audio_duration = models.FloatField(null=True, blank=True)
     notes = models.JSONField(default=list, blank=True)
+    # How the mouth was timed: method (tts-events, align-dtw, allphone...), language, notes.
+    lip_sync = models.JSONField(default=dict, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     # Set when a worker claims the job; progress writes carry it, so a worker the

@@ -39,6 +39,9 @@ class RenderOptionsIn(Schema):
     similarity: Optional[float] = Field(None, ge=0.0, le=1.0)
     blend: Optional[float] = Field(None, ge=0.0, le=1.0)
     captions: Optional[Literal["none", "file", "burn"]] = None
+    # BCP-47 language of the audio/transcript ("es", "pt-BR"); None: detected from the
+    # transcript, else English. Text spoken by TTS is in the voice's language.
+    language: Optional[str] = Field(None, max_length=64)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -63,6 +66,19 @@ class RenderOptionsIn(Schema):
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
         return value
+
+
+    @field_validator("language")
+    @classmethod
+    def _bcp47(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        import langcodes
+
+        tag = value.strip()
+        if not langcodes.tag_is_valid(tag):
+            raise ValueError(f"{tag!r} is not a BCP-47 language tag (e.g. es, de, pt-BR, zh-Hant-TW)")
+        return langcodes.standardize_tag(tag)  # "pt_br" -> "pt-BR", "iw" -> "he"
 
 
 class FusionIn(RenderOptionsIn):
@@ -110,6 +126,8 @@ class StatusDataOut(Schema):
     attempts: int = 0
     captions: dict = {}
     notes: list[str] = []
+    # How the mouth was timed: {method, language, language_source, notes} (see pipeline/render.py).
+    lip_sync: dict = {}
     created_at: str
     started_at: Optional[str] = None
     finished_at: Optional[str] = None

@@ -86,6 +86,7 @@ def job_status_data(job: GenerationJob) -> dict:
         "attempts": job.attempts,
         "captions": captions,
         "notes": job.notes,
+        "lip_sync": job.lip_sync,
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),

@@ -18,4 +18,4 @@ def voice_list(request: HttpRequest, filters: Query[VoiceFilterIn]):
 
 @router.get("/languages", response={200: LanguageListOut}, url_name="language_list")
 def language_list(request: HttpRequest):
-    return {"success": True, "languages": selectors.language_list()}
+    return {"success": True, "languages": selectors.language_list(), "phoneme_languages": selectors.phoneme_language_list()}

@@ -29,8 +29,11 @@ class LanguageOut(Schema):
     name: str
     flag: str
     voice_count: int
+    lip_sync: str  # "phoneme" (espeak-ng speaks it) | "approximate"
 
 
 class LanguageListOut(Schema):
     success: bool = True
     languages: list[LanguageOut]
+    # Every language code whose uploaded audio + transcript also gets phoneme-accurate sync.
+    phoneme_languages: list[str] = []

@@ -3,6 +3,11 @@
 Django-free. Online providers must fail fast without a network: a cached
 reachability probe skips them in milliseconds, and every online call runs
 under a hard deadline, so a dead network costs seconds, never minutes.
+
+Where a provider says when it spoke what, the result carries that timing for
+the mouth: espeak-ng (libespeak-ng) reports every phone, edge-tts every word
+(spread over espeak-ng's phonemes of that word); gTTS reports nothing, so its
+audio is aligned to the text later.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from generation.pipeline import media
+from generation.pipeline.errors import EngineUnavailable, InvalidOption
+from generation.pipeline.speech.units import SpeechTiming
 from paksatalker_site.errors import MediaError, TTSError, ValidationFailed
 from voices.catalog import Voice, voice_get
 
@@ -47,6 +54,16 @@ class TTSResult:
     path: Path
     provider: str  # "edge-tts" | "gtts" | "espeak-ng"
     attempts: list[tuple[str, str]] = field(default_factory=list)  # (provider, why it failed)
+    # When each phone was spoken, from the provider itself; None when it does not say (gTTS,
+    # the espeak-ng command) or espeak-ng cannot phonemize the language (edge-tts words).
+    timing: SpeechTiming | None = None
+    language: str = ""  # the voice's BCP-47 locale, e.g. "es-ES"
+
+
+@dataclass
+class _Spoken:
+    path: Path
+    timing: SpeechTiming | None = None
 
 
 class _ProviderFailed(Exception):
@@ -129,7 +146,7 @@ def _online_deadline(text: str, timeout_s: float) -> float:
 # --- providers: each returns the audio path or raises _ProviderFailed ---
 
 
-def _edge(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
+def _edge(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken:
     if reason := _unreachable_reason(EDGE_HOST):
         raise _ProviderFailed(f"skipped: {reason}")
     try:
@@ -139,29 +156,51 @@ def _edge(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
 
     deadline = _online_deadline(text, timeout_s)
 
-    async def speak() -> bytes:
-        communicate = edge_tts.Communicate(text, voice.voice_id, connect_timeout=max(1, math.ceil(timeout_s)), receive_timeout=max(1, math.ceil(deadline)))
+    async def speak() -> tuple[bytes, list[dict]]:
+        # edge-tts 7 reports sentence boundaries unless asked for words.
+        communicate = edge_tts.Communicate(text, voice.voice_id, boundary="WordBoundary",
+                                           connect_timeout=max(1, math.ceil(timeout_s)), receive_timeout=max(1, math.ceil(deadline)))
         buf = io.BytesIO()
+        boundaries: list[dict] = []
         async for chunk in communicate.stream():
             if chunk["type"] == "audio":
                 buf.write(chunk["data"])
-        return buf.getvalue()
+            elif chunk["type"] == "WordBoundary":
+                boundaries.append(dict(chunk))
+        return buf.getvalue(), boundaries
 
-    async def bounded() -> bytes:
+    async def bounded() -> tuple[bytes, list[dict]]:
         return await asyncio.wait_for(speak(), timeout=deadline)
 
     try:
         # asyncio.run needs a thread without a running loop; the worker thread has none,
         # and the outer deadline is a backstop should the loop itself hang.
-        audio = _call_with_deadline(lambda: asyncio.run(bounded()), deadline + 1.0)
+        audio, boundaries = _call_with_deadline(lambda: asyncio.run(bounded()), deadline + 1.0)
     except TimeoutError:
         raise _ProviderFailed(f"timed out after {deadline:.1f} s") from None
     except Exception as exc:  # edge-tts raises aiohttp, websocket and its own errors
         raise _ProviderFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
-    return _write_audio(audio, out_dir, "edge", "mp3")
+    path = _write_audio(audio, out_dir, "edge", "mp3")
+    return _Spoken(path, _edge_timing(boundaries, voice, media.probe(path).duration))
 
 
-def _gtts(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
+def _edge_timing(boundaries: list[dict], voice: Voice, duration: float) -> SpeechTiming | None:
+    """edge-tts word boundaries as phone timing in the voice's language (None if espeak-ng lacks it)."""
+    from generation.pipeline.speech.boundaries import edge_word_boundaries
+    from generation.pipeline.speech.timeline import timing_from_word_boundaries
+
+    words = edge_word_boundaries(boundaries)
+    if not words:
+        logger.info("edge-tts sent no word boundaries for %s; the words will be aligned instead", voice.voice_id)
+        return None
+    try:
+        return timing_from_word_boundaries(words, voice.language_code, duration)
+    except (EngineUnavailable, InvalidOption) as exc:  # the audio is fine; only its phones are unknown
+        logger.info("no phonemes for edge-tts words in %s (%s); the words will be aligned instead", voice.language_code, exc.detail)
+        return None
+
+
+def _gtts(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken:
     if not voice.gtts_lang:
         raise _ProviderFailed(f"gTTS has no voice for {voice.language}")
     host = f"translate.google.{voice.gtts_tld}"
@@ -189,14 +228,32 @@ def _gtts(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
         # gTTSError hides the network reason ("Probable cause: Unknown"); keep it.
         detail = f" ({type(cause).__name__}: {cause})" if cause else ""
         raise _ProviderFailed(f"{type(exc).__name__}: {exc}{detail}"[:500]) from exc
-    return _write_audio(audio, out_dir, "gtts", "mp3")
+    return _Spoken(_write_audio(audio, out_dir, "gtts", "mp3"))  # gTTS says nothing of its timing
 
 
 def espeak_binary() -> str | None:
     return shutil.which("espeak-ng")
 
 
-def _espeak(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> Path:
+def _espeak(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken:
+    """libespeak-ng with its phoneme events; the espeak-ng command (no timing) without the library."""
+    from generation.pipeline.speech import espeak
+
+    try:
+        speech = espeak.synthesize(text, voice.espeak_voice)
+    except EngineUnavailable as exc:
+        logger.info("libespeak-ng unavailable (%s); speaking with the espeak-ng command, without phone timings", exc.detail)
+        return _Spoken(_espeak_command(text, voice, out_dir))
+    except InvalidOption as exc:
+        raise _ProviderFailed(exc.detail) from exc
+    if len(speech.samples) == 0:
+        raise _ProviderFailed("produced no audio")
+    out = speech.write_wav(out_dir / f"tts-espeak-{uuid.uuid4().hex[:12]}.wav")
+    _check_audio(out)
+    return _Spoken(out, speech.timing(voice.language_code))
+
+
+def _espeak_command(text: str, voice: Voice, out_dir: Path) -> Path:
     binary = espeak_binary()
     if not binary:
         raise _ProviderFailed("espeak-ng is not installed")
@@ -238,7 +295,7 @@ def _check_audio(path: Path) -> None:
         raise _ProviderFailed("produced an empty audio file")
 
 
-_PROVIDERS: dict[str, Callable[[str, Voice, Path, float], Path]] = {
+_PROVIDERS: dict[str, Callable[[str, Voice, Path, float], _Spoken]] = {
     "edge": _edge,
     "gtts": _gtts,
     "espeak": _espeak,
@@ -275,12 +332,13 @@ def synthesize(
         label = PROVIDER_LABELS[key]
         started = time.monotonic()
         try:
-            path = _PROVIDERS[key](text, voice, out_dir, online_timeout_s)
+            spoken = _PROVIDERS[key](text, voice, out_dir, online_timeout_s)
         except _ProviderFailed as exc:
             logger.warning("TTS provider %s failed for %s after %.2f s: %s", label, voice.voice_id, time.monotonic() - started, exc)
             attempts.append((label, str(exc)))
             continue
-        logger.info("TTS: %s spoke %d chars as %s in %.2f s", label, len(text), voice.voice_id, time.monotonic() - started)
-        return TTSResult(path=path, provider=label, attempts=attempts)
+        logger.info("TTS: %s spoke %d chars as %s in %.2f s (%s)", label, len(text), voice.voice_id,
+                    time.monotonic() - started, spoken.timing.source if spoken.timing else "no timing")
+        return TTSResult(path=spoken.path, provider=label, attempts=attempts, timing=spoken.timing, language=voice.language_code)
     summary = "; ".join(f"{name}: {why}" for name, why in attempts)
     raise TTSError(f"Speech synthesis failed with every provider ({summary}).", extra={"attempts": attempts})

@@ -283,9 +283,16 @@ def read_frames(path: Path, *, size: tuple[int, int], fps: int) -> Iterator[np.n
             raise MediaError(f"ffmpeg (decode) failed: {_last_line(stderr, args)}", stderr=stderr)
 
 
-def burn_subtitles(video: Path, subtitles: Path, out: Path, *, encoding: Encoding = Encoding()) -> Path:
+CAPTION_STYLE = "FontSize=20,Outline=2,MarginV=24"  # libass style overrides (ASS units)
+
+
+def burn_subtitles(video: Path, subtitles: Path, out: Path, *, encoding: Encoding = Encoding(),
+                   font_name: str | None = None, fonts_dir: Path | None = None) -> Path:
     """Render an SRT/VTT file into the picture (ffmpeg's subtitles filter); audio is copied.
 
+    ``font_name`` (a fontconfig family, e.g. "Noto Sans Devanagari") and ``fonts_dir``
+    (the folder holding it) pick a font that covers the captions' script; libass
+    otherwise takes its default, which draws boxes for scripts it lacks.
     The filter takes a file name inside a filter graph, where ':' and quotes are
     special; running in the subtitles' folder lets us pass a bare, safe name.
     """
@@ -293,8 +300,12 @@ def burn_subtitles(video: Path, subtitles: Path, out: Path, *, encoding: Encodin
     local = subtitles.parent / safe_name
     if local != subtitles:
         local.write_bytes(subtitles.read_bytes())
+    style = CAPTION_STYLE + (f",FontName={font_name}" if font_name else "")
+    options = {"force_style": style}
+    if fonts_dir is not None:
+        options["fontsdir"] = str(Path(fonts_dir).resolve())
     source = ffmpeg.input(str(video.resolve()))
-    picture = source["v:0"].filter("subtitles", safe_name, force_style="FontSize=20,Outline=2,MarginV=24")
+    picture = source["v:0"].filter("subtitles", safe_name, **options)
     out_node = ffmpeg.output(
         picture, source["a:0"], str(out.resolve()),
         vcodec="libx264", preset=encoding.preset, crf=encoding.crf, pix_fmt="yuv420p", threads=encoding.threads,

@@ -23,6 +23,7 @@ from generation.pipeline import media
 from generation.pipeline.engines.base import Engine
 from generation.pipeline.engines.chain import engine_order
 from generation.pipeline.errors import EngineFailed, InvalidInput, JobCancelled, MediaError, NoFaceError
+from generation.pipeline.speech.units import SpeechTiming
 from generation.pipeline.types import (
     EngineInput,
     FrameStream,
@@ -43,7 +44,11 @@ SPAN_ENGINE_PREPARE, SPAN_FRAMES = (24, 45), (45, 99)
 @dataclass
 class SpeechResult:
     path: Path
-    provider: str
+    provider: str  # "" when the user sent the audio
+    # What the TTS said when (libespeak-ng phoneme events, edge-tts word boundaries); None
+    # when it does not say (gTTS) and the words are aligned to the audio instead.
+    timing: Optional[SpeechTiming] = None
+    language: str = ""  # BCP-47 language the text was spoken in: the voice's
 
 
 @dataclass
@@ -63,22 +68,27 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
 
     # 1. Speech synthesis, when the user sent text and no audio.
     with _timed(timings, "tts"):
-        audio_path, tts_provider = _speech_source(request, hooks, _span(progress, SPAN_TTS))
+        spoken = _speech_source(request, hooks, _span(progress, SPAN_TTS))
     # 2. Audio normalised once: 16 kHz mono WAV.
     with _timed(timings, "audio"):
         progress(SPAN_AUDIO[0], "Normalising audio")
         from generation.pipeline.speech import timeline as speech
 
-        audio = speech.load_audio(audio_path, request.work_dir)
+        audio = speech.load_audio(spoken.path, request.work_dir)
         if audio.duration < 0.2:
             raise InvalidInput(f"The audio is {audio.duration:.2f} s long; at least 0.2 s of speech is needed.")
-    # 3. Timed phones: forced alignment with known text, allphone or energy otherwise.
+    # 3. Timed phones: the TTS's own timings, else the known words aligned in their
+    # language, else phones decoded from the audio (allphone), else energy.
     with _timed(timings, "phones"):
         progress(SPAN_PHONES[0], "Aligning speech")
         known_text = request.text or request.transcript
         # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
         transcribe = not known_text and request.captions in ("file", "burn")
-        timeline = speech.phone_timeline(audio, known_text, transcribe_words=transcribe)
+        language, language_source = _speech_language(request, spoken, known_text)
+        timeline = speech.phone_timeline(audio, known_text, language=language or None, transcribe_words=transcribe,
+                                         timing=spoken.timing)
+        lip_sync = {"method": timeline.method, "language": language, "language_source": language_source,
+                    "notes": list(timeline.notes)}
     # 4. Face analysis of the source image, once (plus its expression at rest).
     with _timed(timings, "face"):
         progress(SPAN_FACE[0], "Analysing face")
@@ -106,8 +116,8 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     return RenderResult(
         output_path=request.output_path, engine=engine_name, duration=audio.duration, frame_count=frame_count,
         width=geometry.size[0], height=geometry.size[1], fps=request.fps, fallback_reasons=skipped,
-        timings=timings, tts_provider=tts_provider, timeline=timeline, expression=expression,
-        captions_vtt=vtt, captions_srt=srt, captions_note=captions_note,
+        timings=timings, tts_provider=spoken.provider, timeline=timeline, expression=expression,
+        captions_vtt=vtt, captions_srt=srt, captions_note=captions_note, lip_sync=lip_sync,
     )
 
 
@@ -206,22 +216,44 @@ def _captions(request: RenderRequest, timeline: PhoneTimeline, known_text: str, 
     srt = captions.write_srt(cues, request.work_dir / "captions.srt")
     if request.captions == "burn":
         progress(SPAN_FRAMES[1], "Burning in captions")
+        # A font with a glyph for every letter of the cues (Noto for Devanagari, Cyrillic...).
+        font = captions.caption_font(" ".join(cue.text for cue in cues))
         burned = request.work_dir / "burned.mp4"
-        media.burn_subtitles(request.output_path, srt, burned, encoding=request.encoding)
+        media.burn_subtitles(request.output_path, srt, burned, encoding=request.encoding,
+                             font_name=font.family if font else None, fonts_dir=font.directory if font else None)
         burned.replace(request.output_path)
-    return vtt, srt, note + (" (burned in)" if request.captions == "burn" else "")
+        note += f" (burned in, font {font.family})" if font else " (burned in; no installed font covers every letter)"
+    return vtt, srt, note
 
 
-def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: ProgressFn) -> tuple[Path, str]:
+def _speech_source(request: RenderRequest, hooks: RenderHooks, progress: ProgressFn) -> SpeechResult:
     if request.audio_path is not None:
-        return request.audio_path, ""
+        return SpeechResult(path=request.audio_path, provider="")
     if not request.text.strip():
         raise InvalidInput("Either audio or text is required.")
     if hooks.synthesize is None:
         raise InvalidInput("Text was given but no speech synthesiser is configured.")
     progress(0, "Synthesising speech")
-    spoken = hooks.synthesize(request.text, request.voice, request.work_dir)
-    return spoken.path, spoken.provider
+    return hooks.synthesize(request.text, request.voice, request.work_dir)
+
+
+def _speech_language(request: RenderRequest, spoken: SpeechResult, known_text: str) -> tuple[str, str]:
+    """(BCP-47 language of the speech, how it was chosen): "voice", "given", "detected", "fallback" or "none".
+
+    Text spoken by TTS is in the voice's language; uploaded audio in the one the user
+    gave, else the transcript's (by its script and words), else English. Audio alone
+    needs none: its phones are decoded from the sound.
+    """
+    if spoken.provider and spoken.language:
+        return spoken.language, "voice"
+    if request.language:
+        return request.language, "given"
+    if not known_text.strip():
+        return "", "none"
+    from generation.pipeline.speech.language import detect_language
+
+    guess = detect_language(known_text)
+    return guess.language, "fallback" if guess.how == "fallback" else "detected"
 
 
 def _default_avatar(request: RenderRequest, hooks: RenderHooks) -> Path:

@@ -26,7 +26,7 @@ BACKGROUND_MODES = ("none", "blur", "portrait", "cinematic", "color", "image", "
 
 @dataclass(frozen=True)
 class Phone:
-    """One ARPAbet phone without stress digits (``AA``, ``P``...), or ``SIL``."""
+    """One phone: IPA (espeak-ng), ARPAbet (PocketSphinx) or Festival label, or ``SIL``; see speech/inventory.py."""
 
     label: str
     start: float
@@ -45,7 +45,7 @@ class PhoneTimeline:
     phones: list[Phone]
     words: list[Word]
     duration: float
-    method: str  # "align" | "allphone" | "energy"
+    method: str  # "tts-events" | "tts-words" | "align-dtw" | "align" | "allphone" | "energy"
     # Frame-rate-free loudness envelope: (times, rms 0..1); used for head motion.
     envelope_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     envelope: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -142,6 +142,9 @@ class RenderRequest:
     audio_path: Optional[Path] = None  # None: ``text`` is synthesised
     text: str = ""
     transcript: str = ""  # known words of uploaded audio, for alignment/captions
+    # BCP-47 language of the audio/transcript ("es", "pt-BR"); "" = detect it from the transcript,
+    # else English. Text spoken by TTS uses the voice's language instead.
+    language: str = ""
     voice: str = "en-US-JennyNeural"
     resolution: str = "720p"
     fps: int = 25
@@ -226,3 +229,5 @@ class RenderResult:
     captions_vtt: Optional[Path] = None
     captions_srt: Optional[Path] = None
     captions_note: str = ""
+    # How the mouth got its timing: {"method", "language", "language_source", "notes"} (see render.py).
+    lip_sync: dict = field(default_factory=dict)

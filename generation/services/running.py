@@ -110,6 +110,7 @@ def render_request_build(*, params: dict, text: str, work_dir: Path, image_path:
         audio_path=audio_path,
         text=text,
         transcript=params.get("transcript", ""),
+        language=params.get("language", ""),
         voice=params.get("voice", "en-US-JennyNeural"),
         resolution=params.get("resolution", "720p"),
         fps=int(params.get("fps", 25)),
@@ -142,6 +143,7 @@ def _result_fields(result: RenderResult) -> dict:
         "audio_duration": round(result.duration, 3),
         "expression": result.expression,
         "notes": [public(note) for note in (result.captions_note,) if note],
+        "lip_sync": {**result.lip_sync, "notes": [public(note) for note in result.lip_sync.get("notes", [])]},
     }
 
 
@@ -161,7 +163,7 @@ def _synthesize(text: str, voice: str, out_dir: Path) -> pipeline.SpeechResult:
         text=text, voice_id=voice, out_dir=out_dir,
         providers=settings.PAKSA_TTS_PROVIDERS, online_timeout_s=settings.PAKSA_TTS_ONLINE_TIMEOUT,
     )
-    return pipeline.SpeechResult(path=spoken.path, provider=spoken.provider)
+    return pipeline.SpeechResult(path=spoken.path, provider=spoken.provider, timing=spoken.timing, language=spoken.language)
 
 
 def _estimate_expression(image, engine: str = "auto") -> dict | None:

@@ -74,6 +74,7 @@ def render_params(form: FusionIn | PromptIn, *, voice: str, background: dict, tr
         "background": background,
         "captions": form.captions or "auto",
         "transcript": transcript,
+        "language": form.language or "",
         "default_avatar": default_avatar,
     }
 

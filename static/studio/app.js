@@ -40,9 +40,12 @@
 
   function fillLanguages(languages) {
     const select = $("language");
+    const audioLanguage = $("audio-language");
     languages.forEach((lang) => {
       // No flag emoji: many systems render them as letter pairs or boxes.
       select.append(el("option", { value: lang.code, text: lang.name, title: lang.voice_count + (lang.voice_count === 1 ? " voice" : " voices") }));
+      const sync = lang.lip_sync === "phoneme" ? "phoneme-accurate lip sync" : "approximate lip sync";
+      audioLanguage.append(el("option", { value: lang.code, text: lang.name, title: sync }));
     });
     const preferred = [navigator.language, "en-US"].find((code) => languages.some((l) => l.code === code));
     if (preferred) select.value = preferred;
@@ -136,6 +139,7 @@
       const audio = $("audio").files[0];
       if (audio) form.append("audio", audio);
       if ($("transcript").value.trim()) form.append("transcript", $("transcript").value.trim());
+      if ($("audio-language").value) form.append("language", $("audio-language").value);
     }
     ["resolution", "fps", "emotion", "style", "preprocess", "expressionEngine", "captions", "backgroundMode"].forEach((name) => {
       const value = $(name).value;

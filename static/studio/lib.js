@@ -161,13 +161,15 @@
     if (vttUrl) downloads.append(el("a", { class: "button ghost", href: vttUrl, download: data.task_id + ".vtt", text: "Captions (VTT)" }));
     if (srtUrl) downloads.append(el("a", { class: "button ghost", href: srtUrl, download: data.task_id + ".srt", text: "Captions (SRT)" }));
     while (video.firstChild) video.firstChild.remove();
-    if (vttUrl) video.append(el("track", { kind: "captions", src: vttUrl, srclang: "en", label: "Captions" }));
+    const lipSync = data.lip_sync || {};
+    if (vttUrl) video.append(el("track", { kind: "captions", src: vttUrl, srclang: lipSync.language || "en", label: "Captions" }));
     const facts = $("result-facts");
     facts.textContent = "";
     const add = (term, value) => { if (value) facts.append(el("dt", { text: term }), el("dd", { text: value })); };
     add("Engine", data.engine);
     add("Length", data.duration ? data.duration.toFixed(1) + " s" : "");
     add("Voice", data.tts_provider);
+    add("Lip sync", lipSync.method ? lipSync.method + (lipSync.language ? " · " + lipSync.language : "") : "");
     add("Task", data.task_id);
     const fallbacks = $("fallbacks");
     fallbacks.textContent = "";

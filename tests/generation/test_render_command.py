@@ -85,3 +85,26 @@ def test_whole_render_process_runs_at_three_times_real_time():
 
     result = render_command_speed(9.0, "480p", runs=2)
     assert result["x_realtime"] >= 3.0, result["summary"]
+
+
+def test_language_flag_times_the_lips_in_that_language(tmp_path, astronaut_path):
+    from tests.media_factory import PHRASES, espeak_wav
+
+    german = espeak_wav(tmp_path / "de.wav", PHRASES["de"], voice="de")
+    out = tmp_path / "de.mp4"
+    result = _render("--image", str(astronaut_path), "--audio", str(german), "--transcript", PHRASES["de"], "--language", "de",
+                     "--resolution", "480p", "--fps", "15", "--expression-engine", "none", "--out", str(out), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "lip sync: align-dtw, language de (given)" in result.stdout
+    assert media.probe(out).has_audio
+
+
+def test_batch_rows_take_a_language_column(tmp_path, astronaut_path, short_speech_wav):
+    rows = [{"image": str(astronaut_path), "audio": str(short_speech_wav), "transcript": "Hello world.", "language": "Klingon!",
+             "out": "bad.mp4"}]
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text("\n".join(json.dumps(row) for row in rows))
+    result = _render("--batch", str(manifest), data_dir=tmp_path)
+    assert result.returncode != 0
+    assert "language: Value error, 'Klingon!' is not a BCP-47 language tag" in result.stdout
+    assert not (tmp_path / "bad.mp4").exists()

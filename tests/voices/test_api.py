@@ -14,7 +14,7 @@ from voices import catalog  # noqa: E402
 from voices.api import router  # noqa: E402
 
 VOICE_KEYS = {"voice_id", "language", "language_code", "flag", "name", "gender"}
-LANGUAGE_KEYS = {"code", "name", "flag", "voice_count"}
+LANGUAGE_KEYS = {"code", "name", "flag", "voice_count", "lip_sync"}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,30 @@ def test_languages_sorted_with_counts(client):
     assert len({lang["code"].split("-")[0] for lang in languages}) >= 40
     assert sum(lang["voice_count"] for lang in languages) == len(catalog.voice_list())
     de = next(lang for lang in languages if lang["code"] == "de-DE")
-    assert de == {"code": "de-DE", "name": "German (Germany)", "flag": "\U0001F1E9\U0001F1EA", "voice_count": 4}
+    assert de == {"code": "de-DE", "name": "German (Germany)", "flag": "\U0001F1E9\U0001F1EA", "voice_count": 4,
+                  "lip_sync": "phoneme"}
+
+
+def test_languages_say_which_get_phoneme_accurate_lip_sync(client):
+    from generation.pipeline.speech.language import espeak_voice
+
+    body = client.get("/languages").json()
+    by_code = {lang["code"]: lang["lip_sync"] for lang in body["languages"]}
+    assert set(by_code.values()) <= {"phoneme", "approximate"}
+    for code, lip_sync in by_code.items():
+        assert lip_sync == ("phoneme" if espeak_voice(code) else "approximate"), code
+    assert by_code["es-ES"] == by_code["ru-RU"] == by_code["hi-IN"] == by_code["zh-CN"] == "phoneme"
+    # Uploads with a transcript may be in any language espeak-ng speaks, not only the voices' locales.
+    phoneme = body["phoneme_languages"]
+    assert {"de", "es", "ru", "hi", "pt-BR", "grc", "la"} <= set(phoneme)
+    assert len(phoneme) > len({code.split("-")[0] for code in by_code})
+
+
+def test_a_language_espeak_does_not_speak_is_approximate():
+    from voices.selectors import language_lip_sync
+
+    assert language_lip_sync(code="es-MX") == "phoneme"
+    assert language_lip_sync(code="yo") == "approximate"  # Yoruba: no espeak-ng voice
 
 
 def test_voices_through_the_mounted_api():

@@ -24,7 +24,7 @@ API_FIELDS = {
     "emotion": "--emotion", "style": "--style", "expressionEngine": "--expression-engine",
     "preferWav2Lip2": "--prefer-wav2lip2", "preprocess": "--preprocess", "backgroundMode": "--background-mode",
     "backgroundColor": "--background-color", "chromaColor": "--chroma-color", "similarity": "--similarity",
-    "blend": "--blend", "captions": "--captions",
+    "blend": "--blend", "captions": "--captions", "language": "--language",
 }
 FILE_FIELDS = {"image": "--image", "audio": "--audio", "backgroundImage": "--background-image"}
 
@@ -56,8 +56,14 @@ class Command(BaseCommand):
         ))
         for skipped in result.fallback_reasons:
             self.stdout.write(f"  skipped {skipped.engine}: {skipped.reason}")
+        if result.lip_sync:
+            lip_sync = result.lip_sync
+            language = f", language {lip_sync['language']} ({lip_sync['language_source']})" if lip_sync.get("language") else ""
+            self.stdout.write(f"  lip sync: {lip_sync['method']}{language}")
 
     def _render_one(self, row: dict, out: Path, *, show_progress: bool):
+        from pydantic import ValidationError
+
         from generation.schemas import FusionIn
         from generation.services.direct import render_direct
 
@@ -73,8 +79,9 @@ class Command(BaseCommand):
             fields["preferWav2Lip2"] = str(fields["preferWav2Lip2"]).lower() in ("1", "true", "yes")
         try:
             form = FusionIn(**fields)
-        except Exception as exc:  # pydantic's message names the field
-            raise CommandError(f"invalid options: {exc}") from None
+        except ValidationError as exc:  # one line per field, named as the API names it
+            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'options'}: {err['msg']}" for err in exc.errors())
+            raise CommandError(f"invalid options: {problems}") from None
         progress = _TerminalProgress(self.stdout) if show_progress else None
         return render_direct(form=form, files=files, out=out, progress=progress)
 

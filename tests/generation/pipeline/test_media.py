@@ -107,3 +107,41 @@ def test_a_missing_ffmpeg_is_a_media_error(tmp_path, monkeypatch, speech):
         tmp_path / "x.mp4", size=(16, 16), fps=FPS, audio_path=speech, duration=1.0
     ):
         pass
+
+
+def test_burn_in_picks_a_font_for_the_script(tmp_path, speech, monkeypatch):
+    """Hindi captions: the Devanagari font's family and folder reach the subtitles filter."""
+    from generation.pipeline.captions import caption_font
+
+    text = "नमस्ते दुनिया"
+    font = caption_font(text)
+    if font is None:
+        pytest.skip("no installed font covers Devanagari (Debian: fonts-noto-core)")
+    assert "Devanagari" in font.family
+    commands = []
+    real_run = media.run
+    monkeypatch.setattr(media, "run", lambda args, **kw: commands.append(args) or real_run(args, **kw))
+    video = _encode(tmp_path / "plain.mp4", [np.full((240, 320, 3), 60, np.uint8)] * FPS, speech)
+    srt = tmp_path / "captions.srt"
+    srt.write_text(f"1\n00:00:00,000 --> 00:00:01,000\n{text}\n", encoding="utf-8")
+    burned = media.burn_subtitles(video, srt, tmp_path / "burned.mp4", font_name=font.family, fonts_dir=font.directory)
+    graph = commands[-1][commands[-1].index("-filter_complex") + 1]
+    assert f"fontsdir={font.directory}" in graph
+    assert f"FontName\\\\={font.family}" in graph and "FontSize\\\\=20" in graph  # ffmpeg-python's escaping
+    before = media.extract_frame(video, 0.5, tmp_path / "before.png")
+    after = media.extract_frame(burned, 0.5, tmp_path / "after.png")
+    import cv2
+
+    diff = np.abs(cv2.imread(str(after)).astype(int) - cv2.imread(str(before)).astype(int))
+    assert diff[160:].max() > 100 and diff[:80].max() < 20
+    assert abs(media.probe(burned).duration - media.probe(video).duration) < 0.1
+
+
+def test_burn_in_without_a_font_keeps_libass_defaults(tmp_path, monkeypatch):
+    commands = []
+    monkeypatch.setattr(media, "run", lambda args, **kw: commands.append(args))
+    srt = tmp_path / "captions.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nHi\n")
+    media.burn_subtitles(tmp_path / "in.mp4", srt, tmp_path / "out.mp4")
+    graph = commands[0][commands[0].index("-filter_complex") + 1]
+    assert "fontsdir" not in graph and "FontName" not in graph and "force_style" in graph
