@@ -19,11 +19,12 @@ def configured_models_dir() -> Path:
     return models_dir(value)
 
 
-def expression_capabilities(*, refresh: bool = False, models: Path | None = None) -> dict[str, dict]:
+def expression_capabilities(*, refresh: bool = False, models: Path | None = None,
+                            only: tuple[str, ...] | None = None) -> dict[str, dict]:
     """``{engine: {available, reason, path, ...}}`` for mediapipe, threeddfa, openseeface, mini_xception.
 
     Cached; re-checked when a model file changes, or on ``refresh=True``.
     ``available`` is true only when the model file loaded and ran.
     """
-    statuses = engine_statuses(models or configured_models_dir(), refresh=refresh)
-    return {name: statuses[name].as_dict() for name in ENGINE_NAMES}
+    statuses = engine_statuses(models or configured_models_dir(), refresh=refresh, only=only)
+    return {name: statuses[name].as_dict() for name in (only or ENGINE_NAMES)}

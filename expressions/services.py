@@ -89,7 +89,7 @@ def _blendshapes(engine: str, image_bgr: np.ndarray, face, caps: dict) -> tuple[
 def _head_pose(engine: str, output: EngineOutput, image_bgr: np.ndarray, face, caps: dict) -> tuple[str, dict]:
     if engine == "threeddfa" and output.head_pose:
         return "threeddfa", output.head_pose
-    if engine == "auto" and caps["threeddfa"]["available"]:
+    if engine == "auto" and caps.get("threeddfa", {}).get("available"):
         try:
             return "threeddfa", threeddfa.estimate(image_bgr, face.bbox, configured_models_dir()).head_pose
         except Exception:  # noqa: BLE001 - the mesh pose is a sound fallback
@@ -97,13 +97,18 @@ def _head_pose(engine: str, output: EngineOutput, image_bgr: np.ndarray, face, c
     return "mediapipe", mediapipe_geometry.head_pose_from_mesh(face.landmarks)
 
 
-def expression_estimate(*, image_bgr: np.ndarray, engine: str = "auto") -> dict:
-    """Blendshapes (ARKit names, 0..1), emotion probabilities (7, sum 1) and head pose of the main face."""
+def expression_estimate(*, image_bgr: np.ndarray, engine: str = "auto", emotions: bool = True) -> dict:
+    """Blendshapes (ARKit names, 0..1), emotion probabilities (7, sum 1) and head pose of the main face.
+
+    ``emotions=False`` leaves ``emotion_probs`` empty and never loads the emotion classifier:
+    a render needs only the face's rest blendshapes.
+    """
     from generation.pipeline.face import detect_face
 
     if engine not in ENGINE_CHOICES:
         raise ValidationFailed(f"Unknown expression engine '{engine}'; valid values: {', '.join(ENGINE_CHOICES)}.")
-    caps = expression_capabilities()
+    # Without emotions, auto and mediapipe need only the blendshape engine checked (no torch).
+    caps = expression_capabilities(only=None if emotions or engine not in ("auto", "mediapipe") else ("mediapipe",))
     if engine != "auto" and not caps[engine]["available"]:
         raise EngineUnavailable(f"The {engine} expression engine is not available: {caps[engine]['reason']}.")
     face = detect_face(image_bgr)
@@ -111,7 +116,9 @@ def expression_estimate(*, image_bgr: np.ndarray, engine: str = "auto") -> dict:
         raise NoFaceError("No face was found in the image.")
     bs_engine, output = _blendshapes(engine, image_bgr, face, caps)
     pose_engine, head_pose = _head_pose(engine, output, image_bgr, face, caps)
-    if caps["mini_xception"]["available"]:
+    if not emotions:
+        probs, emotion_source = {}, "none"
+    elif caps["mini_xception"]["available"]:
         try:
             probs, emotion_source = mini_xception.emotion_probs(image_bgr, face.bbox, mini_xception.mini_xception_path(configured_models_dir())), "mini_xception"
         except Exception as exc:  # noqa: BLE001
@@ -126,5 +133,5 @@ def expression_estimate(*, image_bgr: np.ndarray, engine: str = "auto") -> dict:
         "source": output.source,
         "emotion_source": emotion_source,
         "engines": {"blendshapes": bs_engine, "head_pose": pose_engine, "emotion": emotion_source},
-        "result": {"blendshapes": output.blendshapes, "emotion_probs": normalise_probs(probs), "head_pose": head_pose},
+        "result": {"blendshapes": output.blendshapes, "emotion_probs": normalise_probs(probs) if probs else {}, "head_pose": head_pose},
     }

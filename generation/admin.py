@@ -58,13 +58,13 @@ class GenerationJobAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     list_per_page = 50
     fieldsets = (
-        ("Result", {"fields": ("video_player", "status", "progress", "stage", "error", "engine", "fallback_table", "downloads")}),
+        ("Result", {"fields": ("video_player", "status", "progress", "stage", "error", "engine", "fallback_table", "lip_sync", "downloads")}),
         ("Input", {"fields": ("source_preview", "text", "params_pretty", "tts_provider", "audio_duration", "expression_pretty")}),
         ("Timing", {"fields": ("timings_table", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at")}),
         ("Identity", {"fields": ("id", "kind")}),
     )
     readonly_fields = (
-        "id", "kind", "status", "progress", "stage", "text", "engine", "tts_provider", "error", "audio_duration",
+        "id", "kind", "status", "progress", "stage", "text", "engine", "lip_sync", "tts_provider", "error", "audio_duration",
         "attempts", "created_at", "started_at", "finished_at", "heartbeat_at",
         "video_player", "source_preview", "params_pretty", "expression_pretty", "timings_table", "fallback_table", "downloads",
     )

@@ -17,6 +17,7 @@ ENGINE_NAMES = ("mediapipe", "threeddfa", "openseeface", "mini_xception")
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple, dict[str, EngineStatus]]] = {}
+_partial: dict[tuple[str, str], tuple[tuple, EngineStatus]] = {}
 
 
 def _fingerprint(models: Path) -> tuple:
@@ -64,10 +65,10 @@ def _mediapipe_status(models: Path) -> EngineStatus:
     )
 
 
-def _check_all(models: Path) -> dict[str, EngineStatus]:
+def _check_all(models: Path, names: tuple[str, ...] = ENGINE_NAMES) -> dict[str, EngineStatus]:
     checks = {"mediapipe": _mediapipe_status, "threeddfa": threeddfa.check, "openseeface": openseeface.check, "mini_xception": mini_xception.check}
     out = {}
-    for name, fn in checks.items():
+    for name, fn in ((name, checks[name]) for name in names):
         try:
             out[name] = fn(models)
         except Exception as exc:  # noqa: BLE001 - a check must never take the others down
@@ -78,18 +79,31 @@ def _check_all(models: Path) -> dict[str, EngineStatus]:
     return out
 
 
-def engine_statuses(models: Path | None = None, *, refresh: bool = False) -> dict[str, EngineStatus]:
-    """Status of every engine; cached until a model file changes (or ``refresh``)."""
+def engine_statuses(models: Path | None = None, *, refresh: bool = False,
+                    only: tuple[str, ...] | None = None) -> dict[str, EngineStatus]:
+    """Status of every engine (or of those in ``only``); cached until a model file changes (or ``refresh``).
+
+    ``only`` lets a caller that needs one engine skip loading the others' models (a render
+    needs the blendshape engine, not torch for the emotion classifier).
+    """
     models = Path(models) if models else models_dir()
     fp = _fingerprint(models)
     key = str(models)
     with _lock:
         cached = _cache.get(key)
         if cached and cached[0] == fp and not refresh:
-            return cached[1]
-    statuses = _check_all(models)
+            return {name: cached[1][name] for name in only} if only else cached[1]
+        if only:
+            partial = {name: _partial[(key, name)][1] for name in only
+                       if (key, name) in _partial and _partial[(key, name)][0] == fp and not refresh}
+            if len(partial) == len(only):
+                return partial
+    statuses = _check_all(models, only or ENGINE_NAMES)
     with _lock:
-        _cache[key] = (fp, statuses)
+        if only:
+            _partial.update({(key, name): (fp, status) for name, status in statuses.items()})
+        else:
+            _cache[key] = (fp, statuses)
     return statuses
 
 

@@ -75,7 +75,7 @@ def text_to_mp4(seconds: float = 10.0, resolution: str = "480p") -> dict:
 
     def tts(text: str, voice: str, out_dir: Path):
         spoken = synthesize(text, voice, out_dir, providers=("espeak",))
-        return pipeline.SpeechResult(spoken.path, spoken.provider)
+        return pipeline.SpeechResult(path=spoken.path, provider=spoken.provider, timing=spoken.timing, language=spoken.language)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -171,7 +171,7 @@ def _estimate_expression(image, engine: str = "auto") -> dict | None:
     from expressions.services import expression_estimate
 
     try:
-        return expression_estimate(image_bgr=image, engine=engine)
+        return expression_estimate(image_bgr=image, engine=engine, emotions=False)
     except USER_ERRORS as exc:
         logger.info("expression estimate skipped: %s", exc.detail)
         return None

@@ -72,3 +72,19 @@ def test_mediapipe_engine_runs_face_landmarker_when_present(astronaut_bgr, monke
     shapes = out["result"]["blendshapes"]
     assert len(shapes) == 51 and all(0.0 <= v <= 1.0 for v in shapes.values())
     assert shapes["mouthSmileLeft"] > 0.6 and shapes["cheekPuff"] < 0.2
+
+
+def test_a_render_s_estimate_checks_only_the_blendshape_engine(astronaut_bgr, monkeypatch):
+    """emotions=False (what a render asks) never checks or runs the emotion classifier."""
+    from expressions.engines import mini_xception, registry
+
+    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(registry, "_partial", {})
+    touched = []
+    real_check = mini_xception.check
+    monkeypatch.setattr(mini_xception, "check", lambda *a, **k: touched.append("check") or real_check(*a, **k))
+    out = expression_estimate(image_bgr=astronaut_bgr, emotions=False)
+    assert out["result"]["emotion_probs"] == {} and touched == []
+    assert out["result"]["blendshapes"]["mouthSmileLeft"] > 0.3  # she smiles
+    with_emotions = expression_estimate(image_bgr=astronaut_bgr)  # every engine is checked then
+    assert touched == ["check"] and abs(sum(with_emotions["result"]["emotion_probs"].values()) - 1) < 1e-3

@@ -35,7 +35,7 @@ _SCRIPT_LANGUAGE = {
 _SHARED = {"LATIN", "CYRILLIC", "ARABIC", "DEVANAGARI"}
 # BCP-47 primary tags (and a few regional tags) whose espeak-ng name differs.
 _ALIASES = {"zh": "cmn", "zh-cn": "cmn", "zh-tw": "cmn", "zh-hk": "yue", "en": "en-us", "no": "nb", "iw": "he",
-            "fil": "tl", "in": "id", "jw": "jv", "pt-pt": "pt", "en-au": "en-us", "en-ca": "en-us",
+            "fil": "tl", "in": "id", "jw": "jv", "pt-pt": "pt", "en-au": "en-gb", "en-ie": "en-gb", "en-nz": "en-gb", "en-za": "en-gb", "en-ca": "en-us",
             "en-in": "en-gb-x-rp", "es-mx": "es-419", "es-us": "es-419"}
 
 
