@@ -1,4 +1,4 @@
-"""Life signals for a clip: blinks, head motion, breathing, emotion and style.
+"""Life signals for a clip: blinks, gaze, head motion, breathing, emotion and style.
 
 Everything is planned once per job for the whole clip (the speech energy is
 known up front), so it is reproducible for a seed and provably drift-free.
@@ -7,9 +7,11 @@ known up front), so it is reproducible for a seed and provably drift-free.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from generation.pipeline.engines.native import eyes, head
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +36,25 @@ def style_scales(style: str) -> StyleScales:
 
 @dataclass(frozen=True)
 class EmotionPose:
-    """Expression offsets, in inter-ocular units (see animate.displace_points)."""
+    """Expression offsets (see rig.displace_points for their units)."""
 
-    smile: float = 0.0  # mouth corners up/out (negative: down)
+    smile: float = 0.0  # mouth corners up/out (negative: down, a frown)
     brow_raise: float = 0.0  # whole brows up (negative: down/frown)
     brow_inner: float = 0.0  # inner brow ends up (sad) / down-in (negative, angry)
+    lid_open: float = 0.0  # eyes widened (negative: narrowed)
+    cheek: float = 0.0  # cheeks raised
+    lower_lip_up: float = 0.0  # lower lip pushed up by the chin (a pout)
     lip_press: float = 0.0
     jaw: float = 0.0
+    gaze_down: float = 0.0  # eyes lowered (eye widths)
 
 
 EMOTION_POSES = {
     "neutral": EmotionPose(),
-    "happy": EmotionPose(smile=1.0, brow_raise=0.15),
-    "sad": EmotionPose(smile=-0.7, brow_inner=1.0, brow_raise=-0.1),
-    "angry": EmotionPose(smile=-0.2, brow_raise=-0.8, brow_inner=-1.0, lip_press=0.25),
-    "surprised": EmotionPose(brow_raise=1.0, jaw=0.12),
+    "happy": EmotionPose(smile=1.2, brow_raise=0.15, lid_open=-0.6, cheek=1.0),
+    "sad": EmotionPose(smile=-1.8, brow_inner=1.6, brow_raise=-0.1, lid_open=-0.9, lower_lip_up=0.03, gaze_down=0.06),
+    "angry": EmotionPose(smile=-0.3, brow_raise=-1.7, brow_inner=-1.7, lid_open=-0.6, lip_press=0.3),
+    "surprised": EmotionPose(brow_raise=1.5, brow_inner=0.3, lid_open=1.1, jaw=0.15),
 }
 
 
@@ -65,11 +71,15 @@ class MotionPlan:
     """Per-frame life signals for a whole clip."""
 
     blink: np.ndarray  # (n,) eyelid closure 0..1
-    angle: np.ndarray  # (n,) head roll, radians
+    angle: np.ndarray  # (n,) in-plane head roll, radians
     shift: np.ndarray  # (n, 2) head translation in inter-ocular units (x right, y down)
-    emotion: np.ndarray  # (n,) 0..1 how strongly the emotion pose is shown
+    emotion: np.ndarray  # (n,) 0..1 how strongly the emotion shows in the mouth and cheeks
     pose: EmotionPose
     scales: StyleScales
+    yaw: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,) out-of-plane turn, radians
+    pitch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,) nod, radians (down +)
+    gaze: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (n, 2) eye widths
+    emotion_upper: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,) same for brows and eyes
 
 
 def blink_curve(frame_count: int, fps: int, rng: np.random.Generator, interval_scale: float = 1.0) -> np.ndarray:
@@ -128,22 +138,29 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
 
     slow = _smooth(e, fps, 0.35)
     fast = _smooth(e, fps, 0.08)
-    # Nods follow emphasis (energy rising above its recent average); silence breathes.
+    # In-plane sway (the nods themselves are out of plane, in head.plan_head); silence breathes.
     emphasis = np.clip(fast - _smooth(e, fps, 1.0), 0.0, None)
     t = np.arange(n) / float(fps)
     breathing = np.sin(2 * np.pi * 0.23 * t + rng.uniform(0, 2 * np.pi)) * (1.0 - np.clip(slow * 2, 0, 1))
     talk = 0.35 + 0.65 * np.clip(slow * 1.5, 0, 1)
     angle = np.deg2rad(1.3) * (_smooth_noise(n, fps, rng, (0.11, 0.23, 0.41)) * talk)
     sx = 0.035 * _smooth_noise(n, fps, rng, (0.09, 0.19, 0.33)) * talk
-    sy = 0.02 * _smooth_noise(n, fps, rng, (0.13, 0.29)) * talk + 0.08 * emphasis + 0.006 * breathing
+    sy = 0.02 * _smooth_noise(n, fps, rng, (0.13, 0.29)) * talk + 0.03 * emphasis + 0.006 * breathing
     angle, sx, sy = (np.clip(a - (a.mean() if n else 0.0), -lim, lim) * scales.head for a, lim in ((angle, np.deg2rad(2.5)), (sx, 0.06), (sy, 0.05)))
     if n:
         # Re-centre after clipping so the clip mean stays exactly zero.
         angle, sx, sy = angle - angle.mean(), sx - sx.mean(), sy - sy.mean()
+    # Separate streams: the head and eyes plans do not reshuffle the blinks and sway.
+    yaw, pitch = head.plan_head(n, fps, e, np.random.default_rng([seed, 1]), scales.head)
+    gaze = eyes.plan_gaze(n, fps, blink, np.random.default_rng([seed, 2]))
 
-    # Emotion eases in over ~0.6 s and breathes a little with speech.
+    # Emotion eases in over ~0.6 s and lives: it swells with speech and wanders a
+    # little, the brows and eyes on their own curve (never one frozen offset).
     ramp = np.clip(t / 0.6, 0.0, 1.0)
-    emo = ramp * (0.85 + 0.15 * np.clip(slow * 2, 0, 1))
+    live = np.random.default_rng([seed, 3])
+    emo = ramp * np.clip(0.85 + 0.12 * np.clip(slow * 2, 0, 1) + 0.08 * _smooth_noise(n, fps, live, (0.07, 0.19)), 0.0, 1.0)
+    peaks = emphasis / max(1e-6, float(emphasis.max(initial=0.0)))
+    upper = ramp * np.clip(0.85 + 0.1 * peaks + 0.1 * _smooth_noise(n, fps, live, (0.09, 0.23)), 0.0, 1.0)
     return MotionPlan(
         blink=blink.astype(np.float32),
         angle=angle.astype(np.float32),
@@ -151,6 +168,10 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
         emotion=emo.astype(np.float32),
         pose=EMOTION_POSES.get(emotion, EMOTION_POSES["neutral"]),
         scales=scales,
+        yaw=yaw.astype(np.float32),
+        pitch=pitch.astype(np.float32),
+        gaze=gaze.astype(np.float32),
+        emotion_upper=upper.astype(np.float32),
     )
 
 

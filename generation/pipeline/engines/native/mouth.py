@@ -1,8 +1,9 @@
-"""Mouth interior synthesis: cavity, upper teeth and tongue inside the warped inner lips.
+"""Mouth interior synthesis: cavity, tongue and teeth inside the warped inner lips.
 
-Colours come from the face itself (lip and skin statistics sampled once), so
-the interior is lit like the photo. Everything is drawn in a small box around
-the mouth and clipped to the inner-lip polygon with an anti-aliased mask.
+Colours come from the face itself (lip and skin statistics, and the photo's own
+teeth when it shows them), so the interior is lit like the photo. Everything is
+drawn in a small box around the mouth and clipped to the inner-lip polygon with
+an anti-aliased mask; ``shade`` computes the pixels.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from generation.pipeline.engines.native import shade as mouth_shade
+from generation.pipeline.engines.native import teeth as teeth_model
 from generation.pipeline.types import MouthParams
 
 logger = logging.getLogger(__name__)
+
+TEETH_COVER = 0.035  # inter-ocular units of upper teeth hidden when a phone shows none
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class MouthPalette:
     cavity_deep: np.ndarray  # back of the mouth
     teeth: np.ndarray
     tongue: np.ndarray
+    gum: np.ndarray
 
 
 def _polygon_mean(image: np.ndarray, include: list[np.ndarray], exclude: list[np.ndarray]) -> np.ndarray | None:
@@ -44,8 +49,28 @@ def _polygon_mean(image: np.ndarray, include: list[np.ndarray], exclude: list[np
     return np.array(cv2.mean(image, mask=mask)[:3], dtype=np.float64)
 
 
+def _photo_teeth(image: np.ndarray, inner_lip: np.ndarray) -> np.ndarray | None:
+    """The colour of the teeth the photo shows between its lips (bright, unsaturated pixels), if it shows any."""
+    import cv2
+
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner_lip).astype(np.int32)], 255)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    pixels = image[mask > 0].astype(np.float64)
+    if len(pixels) < 12:
+        return None
+    lum = pixels.mean(axis=1)
+    sat = pixels.max(axis=1) - pixels.min(axis=1)
+    teeth = pixels[(lum > np.percentile(lum, 60)) & (sat < 0.35 * np.maximum(lum, 1.0))]
+    if len(teeth) < 8 or teeth.mean() < 110:
+        return None
+    # The brightest teeth pixels carry the light; the mean of the bright half is their lit colour.
+    bright = teeth[teeth.mean(axis=1) >= np.median(teeth.mean(axis=1))]
+    return bright.mean(axis=0)
+
+
 def sample_palette(image: np.ndarray, outer_lip: np.ndarray, inner_lip: np.ndarray, cheeks: list[np.ndarray], radius: float) -> MouthPalette:
-    """Lip colour from the lip ring, skin from cheek discs; derived interior colours."""
+    """Lip colour from the lip ring, skin from cheek discs, teeth from the photo's own when visible; derived interior colours."""
     import cv2
 
     lip = _polygon_mean(image, [outer_lip], [inner_lip])
@@ -59,11 +84,15 @@ def sample_palette(image: np.ndarray, outer_lip: np.ndarray, inner_lip: np.ndarr
     if lip is None:
         lip = skin * np.array([0.8, 0.75, 1.0])
     bright = float(np.clip(skin.mean() / 150.0, 0.55, 1.15))
-    cavity = lip * np.array([0.30, 0.28, 0.36])
-    cavity_deep = lip * np.array([0.10, 0.09, 0.13])
-    teeth = np.clip(np.array([205.0, 220.0, 232.0]) * bright * 0.9 + 0.1 * skin, 0, 245)
+    cavity = lip * np.array([0.38, 0.32, 0.5])
+    cavity_deep = lip * np.array([0.2, 0.16, 0.27])
+    seen = _photo_teeth(image, inner_lip)
+    # Without the photo's own teeth: an off-white carrying the skin's light and colour cast.
+    derived = np.array([196.0, 214.0, 228.0]) * bright * 0.92 + 0.08 * skin
+    teeth = np.clip(0.75 * seen + 0.25 * derived if seen is not None else derived, 0, 240)
     tongue = np.clip(0.55 * lip * np.array([0.85, 0.8, 1.0]) + 0.45 * np.array([95.0, 95.0, 175.0]) * bright, 0, 255)
-    return MouthPalette(lip=lip, skin=skin, cavity=cavity, cavity_deep=cavity_deep, teeth=teeth, tongue=tongue)
+    gum = np.clip(lip * np.array([0.95, 0.9, 1.05]) + 12.0, 0, 255)
+    return MouthPalette(lip=lip, skin=skin, cavity=cavity, cavity_deep=cavity_deep, teeth=teeth, tongue=tongue, gum=gum)
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,14 +129,24 @@ def _draw_seam(roi: np.ndarray, origin: tuple[int, int], midline: np.ndarray, pa
     cv2.polylines(roi, [np.round(line * 16).astype(np.int32)], False, colour, thick, cv2.LINE_AA, 4)
 
 
+def _along(points: np.ndarray, centre: np.ndarray, u: np.ndarray, v: np.ndarray, half_w: float) -> tuple[np.ndarray, np.ndarray]:
+    """(s, t) of frame points in mouth coordinates, sorted by s (contiguous, for the shader's interpolation)."""
+    s = ((points - centre) @ u) / half_w
+    t = (points - centre) @ v
+    order = np.argsort(s, kind="stable")
+    return np.ascontiguousarray(s[order]), np.ascontiguousarray(t[order])
+
+
 def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, lower: np.ndarray, params: MouthParams,
-                  palette: MouthPalette, iod: float, axis_u: np.ndarray, *, compiled: bool = True) -> None:
+                  palette: MouthPalette, iod: float, axis_u: np.ndarray, teeth: teeth_model.TeethFrame | None = None, *,
+                  compiled: bool = True) -> None:
     """Paint the mouth interior into ``roi`` (in place).
 
     ``upper``/``lower`` are the inner-lip contours from corner to corner in frame
     pixels (same endpoints); ``origin`` is the roi's top-left in the frame;
-    ``axis_u`` is the face's unit left-to-right axis (roll); ``compiled=False``
-    forces the numpy shader (the reference).
+    ``axis_u`` is the face's unit left-to-right axis (roll); ``teeth`` places the
+    teeth (default: hung from the lips themselves); ``compiled=False`` forces
+    the numpy shader (the reference).
     """
     import cv2
 
@@ -126,11 +165,9 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     x1, y1 = min(roi.shape[1], x1), min(roi.shape[0], y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    # Mouth-aligned local coordinates: s along the lips, t across (down).
     c0 = np.array([ox + x0, oy + y0], dtype=np.float64)
-    local_poly = poly - c0
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round(local_poly * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    cv2.fillPoly(mask, [np.round((poly - c0) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     if not mask.any():
         return
     # Pull the edge in by ~half a pixel so lip pixels are never half-covered.
@@ -141,21 +178,34 @@ def draw_interior(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, l
     left, right = upper[0].astype(np.float64), upper[-1].astype(np.float64)
     centre = 0.5 * (left + right)
     half_w = max(1.0, 0.5 * float(np.dot(right - left, u)))
-    # Upper/lower inner-lip heights per column (in t), from the smooth contours.
-    up_s = ((up - centre) @ u) / half_w
-    up_t = (up - centre) @ v
-    lo_s = ((lo - centre) @ u) / half_w
-    lo_t = (lo - centre) @ v
-    order_u, order_l = np.argsort(up_s), np.argsort(lo_s)
-    jaw = min(max(float(params.jaw_open), 0.0), 1.0)
+    if teeth is None:
+        teeth = teeth_model.from_lips(upper.astype(np.float64), lower.astype(np.float64), iod, u)
+    up_s, up_t = _along(up, centre, u, v, half_w)
+    lo_s, lo_t = _along(lo, centre, u, v, half_w)
+    # How much of the upper teeth a phone shows (its ``teeth`` target): the lip hangs lower over them for AA or OW than for S or EE.
+    cover = (1.0 - min(max(float(params.teeth) + 0.3 * float(params.upper_lip_raise), 0.0), 1.0)) * TEETH_COVER * iod
+    ue_s, ue_t = _along(teeth.upper_edge - cover * v, centre, u, v, half_w)
+    le_s, le_t = _along(teeth.lower_edge, centre, u, v, half_w)
+    qu_s = ((teeth.upper_bounds - centre) @ u) / half_w
+    ql_s = ((teeth.lower_bounds - centre) @ u) / half_w
+    box = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float64) + (ox, oy) - centre
+    s_box = (box @ u) / half_w
+    s0, ds, table = mouth_shade.column_table(float(s_box.min()), float(s_box.max()), [
+        (up_s, up_t), (lo_s, lo_t), (ue_s, ue_t), (le_s, le_t), (qu_s, np.asarray(teeth.upper_q, np.float64)),
+        (ql_s, np.asarray(teeth.lower_q, np.float64))])
+    k = np.zeros(6)
+    k[mouth_shade.K_IOD] = iod
+    k[mouth_shade.K_TONGUE_RAISE] = min(max(float(params.tongue), 0.0), 1.0)
+    k[mouth_shade.K_UPPER_LEN] = max(1.0, teeth.upper_len)
+    k[mouth_shade.K_LOWER_LEN] = max(1.0, teeth.lower_len)
+    # A sliver of an opening is a lip seam, not a row of teeth.
+    opening = float(np.max((lo - up) @ v, initial=0.0))
+    k[mouth_shade.K_TONGUE_AMT] = k[mouth_shade.K_TEETH_AMT] = min(1.0, max(0.0, opening / (0.05 * iod))) * (1.0 - min(max(float(params.lip_press), 0.0), 1.0))
     sh = mouth_shade.Shade(
         offset=(float(x0 + ox - centre[0]), float(y0 + oy - centre[1])), u=(float(u[0]), float(u[1])), v=(float(v[0]), float(v[1])),
-        half_w=half_w, up_s=np.ascontiguousarray(up_s[order_u]), up_t=np.ascontiguousarray(up_t[order_u]),
-        lo_s=np.ascontiguousarray(lo_s[order_l]), lo_t=np.ascontiguousarray(lo_t[order_l]),
-        colours=np.array([palette.cavity, palette.cavity_deep, palette.tongue, palette.teeth], dtype=np.float64),
-        tongue=float(params.tongue), tongue_amt=min(max(0.35 + 0.9 * float(params.tongue), 0.0), 1.0),
-        low_vis=min(max((jaw - 0.45) * 1.2, 0.0), 0.35),  # lower teeth show when the jaw is wide open
-        vis=min(max(float(max(params.teeth, min(1.0, jaw * 2.5) * 0.75, params.lower_lip_tuck)), 0.0), 1.0),
-        iod=float(iod))
-    # Only pixels the interior covers are shaded (a nearly closed mouth is a thin sliver).
+        half_w=half_w, s0=s0, ds=ds, table=table,
+        colours=np.array([palette.cavity, palette.cavity_deep, palette.tongue, palette.teeth, palette.gum], dtype=np.float64), k=k)
+    # Only pixels the interior covers are shaded (a nearly closed mouth is a thin sliver,
+    # and fades into the seam drawn under it).
+    alpha *= min(1.0, opening / (0.025 * iod))
     mouth_shade.shade(roi[y0:y1, x0:x1], alpha, sh, compiled=compiled)

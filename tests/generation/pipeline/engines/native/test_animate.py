@@ -110,9 +110,9 @@ def test_head_motion_is_small_and_does_not_drift(setup):
         pts = displace_points(an.rig, MouthParams(), an.life_at(i))
         nose.append(pts[F.NOSE_TIP])
     nose = np.array(nose) - face.points[F.NOSE_TIP]
-    assert np.abs(nose).max() < 0.15 * an.rig.iod  # a few pixels at most
-    assert np.abs(nose).max() > 0.3  # but it moves
-    assert np.abs(nose.mean(0)).max() < 0.02 * an.rig.iod
+    assert np.abs(nose).max() < 0.25 * an.rig.iod  # turns and nods of a few degrees, no more
+    assert np.abs(nose).max() > 0.05 * an.rig.iod  # but it moves
+    assert np.abs(nose.mean(0)).max() < 0.03 * an.rig.iod  # around the photo's own pose: no drift
 
 
 def test_rendering_is_deterministic_for_a_seed(setup):
@@ -159,3 +159,48 @@ def test_numpy_fallback_renders_the_same_frames(setup, monkeypatch):
         out = fallback.render(p, i)
         assert np.abs(out.astype(int) - ref).max() <= 1  # identical maps; the shaders differ by float rounding only
         assert np.abs(out.astype(int) - setup[0]).max() > 50  # and the frame really is animated
+
+
+def test_a_smile_raises_the_cheeks_narrows_the_eyes_and_deepens_the_folds(setup):
+    base, face, _ = setup
+    rig = build_rig(face.landmarks)
+    rest = displace_points(rig, MouthParams())
+    smile = displace_points(rig, MouthParams(), Life(smile=1.0, cheek=1.0, lid_open=-0.6))
+    assert (rest[[205, 425], 1] - smile[[205, 425], 1]).min() > 0.02 * rig.iod  # cheeks up
+    eye_gap = lambda p: p[[145, 374], 1].mean() - p[[159, 386], 1].mean()  # noqa: E731
+    assert eye_gap(smile) < 0.85 * eye_gap(rest)
+    from generation.pipeline.engines.native import cheeks
+
+    folds = cheeks.FoldPainter(rig.rest, rig.iod, rig.u, rig.v)
+    canvas = np.full_like(base, 150)
+    folds.paint(canvas, (0, 0), smile, 0.0)
+    assert (canvas == 150).all()
+    folds.paint(canvas, (0, 0), smile, 1.0)
+    line = folds.curve(smile, 0)
+    xs, ys = np.round(line[:12]).astype(int).T
+    assert canvas[ys, xs].mean() < 150 - 10  # a darker crease from the nose wing down past the corner
+
+
+@pytest.mark.parametrize("emotion", ["happy", "sad", "angry", "surprised"])
+def test_each_emotion_is_its_own_expression_held_with_variation(setup, emotion):
+    _, face, _ = setup
+    neutral = _animator(setup, life=True)
+    an = _animator(setup, emotion=emotion, life=True)
+    rig = an.rig
+    n0 = displace_points(rig, MouthParams(), neutral.life_at(100), with_head=False)
+    e0 = displace_points(rig, MouthParams(), an.life_at(100), with_head=False)
+    iod = rig.iod
+    corners = (e0[[61, 291], 1] - n0[[61, 291], 1]).mean() / iod  # + down
+    inner_brow = (e0[[107, 336], 1] - n0[[107, 336], 1]).mean() / iod
+    outer_brow = (e0[[70, 300], 1] - n0[[70, 300], 1]).mean() / iod
+    lids = ((e0[145, 1] - e0[159, 1]) - (n0[145, 1] - n0[159, 1])) / iod
+    expected = {
+        "happy": corners < -0.04 and lids < 0,
+        "sad": corners > 0.05 and inner_brow < -0.05 and inner_brow < outer_brow - 0.03,
+        "angry": inner_brow > 0.08 and outer_brow > 0.04,
+        "surprised": inner_brow < -0.05 and outer_brow < -0.05 and lids > 0.02,
+    }
+    assert expected[emotion], (corners, inner_brow, outer_brow, lids)
+    # Held with small variation, never a frozen offset.
+    strength = an.plan.emotion[50:]
+    assert strength.min() > 0.6 and strength.std() > 0.01

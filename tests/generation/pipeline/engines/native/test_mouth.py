@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from generation.pipeline import face as F
-from generation.pipeline.engines.native import mouth
+from generation.pipeline.engines.native import mouth, teeth
 from generation.pipeline.engines.native import shade as mouth_shade
 from generation.pipeline.types import MouthParams
 
@@ -29,10 +29,18 @@ def test_palette_comes_from_the_face(astro):
     assert pal.teeth.min() > 150
 
 
-def test_interior_stays_inside_the_lips_and_shows_teeth_and_tongue(astro):
+def _palette(astro):
     img, face = astro
     p = face.points
-    pal = mouth.sample_palette(img, p[F.LIPS_OUTER], p[F.LIPS_INNER], [p[50], p[280]], 4)
+    return mouth.sample_palette(img, p[F.LIPS_OUTER], p[F.LIPS_INNER], [p[50], p[280]], 4)
+
+
+def _lum(canvas):
+    return canvas.astype(float) @ np.array([0.114, 0.587, 0.299])
+
+
+def test_interior_stays_inside_the_lips_and_shows_teeth_and_tongue(astro):
+    pal = _palette(astro)
     canvas = np.full((120, 200, 3), (90, 120, 170), np.uint8)
     before = canvas.copy()
     upper, lower = _contours()
@@ -41,12 +49,66 @@ def test_interior_stays_inside_the_lips_and_shows_teeth_and_tongue(astro):
     ys, xs = np.nonzero(changed)
     assert xs.min() >= 59 and xs.max() <= 141
     assert ys.min() >= upper[:, 1].min() - 2 and ys.max() <= lower[:, 1].max() + 2
-    col = canvas[:, 100].astype(int).sum(1)
+    x = 100 + 4  # inside the first central incisor (the midline is the gap between the two)
+    col = _lum(canvas[:, x])
     top = int(np.ceil(upper[5, 1]))
-    assert col[top + 2] > 450  # upper teeth just under the upper lip
-    assert col[top + 2] > col[int(upper[5, 1] + 0.5 * 24)] + 150  # darker cavity behind
-    bottom = canvas[int(lower[5, 1]) - 3, 100].astype(int)
-    assert bottom[2] > bottom[0] + 20  # reddish tongue near the lower lip
+    assert col[top + 3] > 150  # upper teeth just under the upper lip
+    assert col[top + 3] > col[int(upper[5, 1] + 0.45 * 24)] + 80  # darker cavity behind
+    bottom = canvas[int(lower[5, 1]) - 6, x].astype(int)
+    assert bottom[2] > bottom[0] + 20  # reddish tongue above the lower teeth
+
+
+def test_teeth_are_separate_teeth_and_the_mouth_darkens_to_its_corners(astro):
+    pal = _palette(astro)
+    canvas = np.full((120, 200, 3), (90, 120, 170), np.uint8)
+    upper, lower = _contours(gap=30.0)
+    mouth.draw_interior(canvas, (0, 0), upper, lower, MouthParams(jaw_open=1.0, teeth=0.5), pal, 60.0, np.array([1.0, 0.0]))
+    # Along a row through the upper teeth the light dips at each gap between two teeth: not one flat band.
+    row = _lum(canvas[int(np.ceil(upper[5, 1])) + 3, 80:121])
+    dips = [i for i in range(1, len(row) - 1) if row[i] < row[i - 1] and row[i] <= row[i + 1] and row.max() - row[i] > 25]
+    assert len(dips) >= 3, row.round()
+    assert row.max() - row.min() > 40
+    # Buccal corridors: the outer fifths of the opening are far darker than its middle fifth.
+    mask = np.zeros(canvas.shape[:2], np.uint8)
+    import cv2
+
+    cv2.fillPoly(mask, [np.round(np.concatenate([upper, lower[::-1]])).astype(np.int32)], 1)
+    lum = _lum(canvas)
+    xs = np.arange(canvas.shape[1])[None, :].repeat(canvas.shape[0], 0)
+    t = (xs - upper[0, 0]) / (upper[-1, 0] - upper[0, 0])
+    inside = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    outer = lum[inside & ((t < 0.2) | (t > 0.8))].mean()
+    middle = lum[inside & (t >= 0.4) & (t < 0.6)].mean()
+    assert outer / middle < 0.7
+
+
+def test_upper_teeth_stay_with_the_head_and_lower_teeth_drop_with_the_jaw():
+    dent = teeth.build_dentition(np.array([[-20.0, 0.0], [0.0, 0.0], [20.0, 0.0]]), np.zeros(3), 60.0, 21.0)
+    from generation.pipeline.engines.native import head
+
+    model = head.build_head(np.column_stack([np.random.default_rng(0).uniform(-30, 30, (468, 2)), np.zeros(468)]),
+                            np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([100.0, 100.0]), 60.0)
+    closed = teeth.place(dent, model, 0.0, 0.0, 0.0, None)
+    opened = teeth.place(dent, model, 0.0, 0.0, 12.0, None)
+    np.testing.assert_allclose(opened.upper_edge, closed.upper_edge)
+    np.testing.assert_allclose(opened.lower_edge[:, 1] - closed.lower_edge[:, 1], 12.0)
+    # Closed, the lower edges hide behind the upper teeth; the edges rise toward the back (the smile arc).
+    mid = len(closed.upper_edge) // 2
+    assert closed.lower_edge[mid, 1] < closed.upper_edge[mid, 1]
+    assert closed.upper_edge[2, 1] < closed.upper_edge[mid, 1] - 0.02 * 60
+    shifted = teeth.place(dent, model, 0.0, 0.0, 0.0, np.array([[1.0, 0.0, 5.0], [0.0, 1.0, -3.0]]))
+    np.testing.assert_allclose(shifted.upper_edge - closed.upper_edge, np.broadcast_to([5.0, -3.0], closed.upper_edge.shape))
+
+
+def test_tongue_tip_rises_for_tongue_consonants(astro):
+    pal = _palette(astro)
+    upper, lower = _contours(gap=26.0)
+    rest, tip = (np.full((120, 200, 3), 128, np.uint8) for _ in range(2))
+    mouth.draw_interior(rest, (0, 0), upper, lower, MouthParams(jaw_open=0.6), pal, 60.0, np.array([1.0, 0.0]))
+    mouth.draw_interior(tip, (0, 0), upper, lower, MouthParams(jaw_open=0.6, tongue=1.0), pal, 60.0, np.array([1.0, 0.0]))
+    reddish = lambda c: (c[..., 2].astype(int) - c[..., 0] > 25) & (c.sum(2) > 120)  # noqa: E731
+    band = (slice(int(upper[5, 1]), int(lower[5, 1])), slice(92, 109))
+    assert reddish(tip[band]).sum() > reddish(rest[band]).sum() + 20
 
 
 def test_closed_lips_paint_almost_nothing(astro):

@@ -1,0 +1,279 @@
+"""The face rig: the mesh's fixed structure, and one frame's mesh from mouth, expression and head.
+
+A ``FaceRig`` is built once from the face mesh (in output-frame pixels): the
+face's own axes (roll), unit length (inter-ocular distance), lip/lid pairs,
+the weights that spread driver motion (lips, lids, brows, jaw, cheeks) to the
+rest of the mesh, and the head's 3-D model. ``displace_points`` turns one
+frame's mouth parameters and life signals into new mesh positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from generation.pipeline import face as F
+from generation.pipeline.engines.native import head as head_model
+from generation.pipeline.engines.native import motion
+from generation.pipeline.types import MouthParams
+
+MESH_POINTS = 468
+UP_IN = [191, 80, 81, 82, 13, 312, 311, 310, 415]
+LO_IN = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+UP_OUT = [185, 40, 39, 37, 0, 267, 269, 270, 409]
+LO_OUT = [146, 91, 181, 84, 17, 314, 405, 321, 375]
+CORNERS_IN, CORNERS_OUT = (78, 308), (61, 291)  # (image left, image right)
+EYES = {  # corners, upper lid (corner to corner), lower lid (same direction)
+    "right": ((33, 133), [246, 161, 160, 159, 158, 157, 173], [7, 163, 144, 145, 153, 154, 155]),
+    "left": ((263, 362), [466, 388, 387, 386, 385, 384, 398], [249, 390, 373, 374, 380, 381, 382]),
+}
+LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move most in the middle
+
+
+@dataclass
+class FaceRig:
+    rest: np.ndarray  # (468, 2) mesh in output pixels
+    iod: float
+    u: np.ndarray  # face left-to-right unit axis (image x when upright)
+    v: np.ndarray  # face top-to-bottom unit axis
+    mouth_centre: np.ndarray
+    lip_gap: np.ndarray  # (9,) source inner-lip gap along v, pixels
+    lip_profile: np.ndarray  # (9,) 0 at the corners, 1 at the middle
+    lip_u: np.ndarray  # (9,) signed offset along u from the mouth centre
+    half_width: float
+    head: head_model.HeadModel
+    lid_gap: dict = field(default_factory=dict)  # eye -> (7,) upper-to-lower lid along v
+    eye_width: float = 0.0
+    brow_inner: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) 0 outer .. 1 inner
+    brow_ids: list = field(default_factory=list)
+    drivers: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    others: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    jaw_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (468,) share of the jaw drop
+    cheek_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (468,) how much a smile lifts a point
+    spread: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (others, drivers)
+    pivot: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    lip_ring: list = field(default_factory=list)  # mesh points inside the lips (between contours)
+    lip_mix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (ring, 468) weights of the contour points
+
+
+def _lip_ring(p: np.ndarray, loc: np.ndarray, lips: list[int]) -> tuple[list[int], np.ndarray]:
+    """Mesh points inside the lips move as a blend of their lip's inner and outer contours.
+
+    Without this they would average upper- and lower-lip motion and fold the mesh.
+    """
+    import cv2
+
+    poly = p[F.LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
+    ring = [i for i in range(len(p)) if i not in lips and cv2.pointPolygonTest(poly, (float(p[i, 0]), float(p[i, 1])), False) >= 0]
+    mix = np.zeros((len(ring), len(p)))
+    sides = {
+        "upper": ([CORNERS_IN[0]] + UP_IN + [CORNERS_IN[1]], [CORNERS_OUT[0]] + UP_OUT + [CORNERS_OUT[1]]),
+        "lower": ([CORNERS_IN[0]] + LO_IN + [CORNERS_IN[1]], [CORNERS_OUT[0]] + LO_OUT + [CORNERS_OUT[1]]),
+    }
+    cols_u = loc[sides["upper"][0], 0]
+    mid_v = 0.5 * (loc[sides["upper"][0], 1] + loc[sides["lower"][0], 1])
+    for r, i in enumerate(ring):
+        u, vv = loc[i]
+        side = "upper" if vv < np.interp(u, cols_u, mid_v) else "lower"
+        inner, outer = sides[side]
+        w = np.interp(u, cols_u, np.arange(len(cols_u)))
+        j0 = int(np.clip(np.floor(w), 0, len(cols_u) - 2))
+        f = float(np.clip(w - j0, 0, 1))
+        v_in = (1 - f) * loc[inner[j0], 1] + f * loc[inner[j0 + 1], 1]
+        v_out = (1 - f) * loc[outer[j0], 1] + f * loc[outer[j0 + 1], 1]
+        t = float(np.clip((vv - v_in) / (v_out - v_in), 0, 1)) if abs(v_out - v_in) > 1e-6 else 0.5
+        for ids, share in ((inner, 1 - t), (outer, t)):
+            mix[r, ids[j0]] += share * (1 - f)
+            mix[r, ids[j0 + 1]] += share * f
+    return ring, mix
+
+
+def to_face(rig_u: np.ndarray, rig_v: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return np.stack([d @ rig_u, d @ rig_v], axis=-1)
+
+
+def build_rig(points: np.ndarray) -> FaceRig:
+    """Everything about the face that stays fixed for a job (``points``: (N >= 468, 2 or 3) pixels; z is depth)."""
+    pts = np.asarray(points, dtype=np.float64)
+    p = pts[:MESH_POINTS, :2]
+    iod = F.inter_ocular_distance(p)
+    r_eye = p[list(F.RIGHT_EYE_CORNERS)].mean(0)
+    l_eye = p[list(F.LEFT_EYE_CORNERS)].mean(0)
+    u = (l_eye - r_eye) / max(1e-6, np.linalg.norm(l_eye - r_eye))
+    v = np.array([-u[1], u[0]])
+    mc = 0.5 * (p[CORNERS_OUT[0]] + p[CORNERS_OUT[1]])
+    loc = to_face(u, v, p - mc)
+    gap = np.maximum(loc[LO_IN, 1] - loc[UP_IN, 1], 0.0)
+    cu = loc[[CORNERS_IN[0], CORNERS_IN[1]], 0]
+    tpos = np.clip((loc[UP_IN, 0] - cu[0]) / max(1e-6, cu[1] - cu[0]), 0, 1)
+    profile = np.sin(np.pi * tpos) ** 0.7
+    lid_gap = {}
+    for name, (_, upper, lower) in EYES.items():
+        lid_gap[name] = np.maximum(loc[lower, 1] - loc[upper, 1], 0.0)
+    eye_width = 0.5 * sum(float(np.linalg.norm(p[c[0]] - p[c[1]])) for c, _, _ in EYES.values())
+    brow_ids = F.RIGHT_BROW + F.LEFT_BROW
+    mid_u = loc[[F.NOSE_TIP], 0][0]
+    brow_abs = np.abs(loc[brow_ids, 0] - mid_u)
+    brow_inner = np.clip(1 - (brow_abs - brow_abs.min()) / max(1e-6, brow_abs.max() - brow_abs.min()), 0, 1)
+
+    lips = UP_IN + LO_IN + UP_OUT + LO_OUT + list(CORNERS_IN) + list(CORNERS_OUT)
+    eyes = [i for (c, up, lo) in EYES.values() for i in list(c) + up + lo]
+    lip_ring, lip_mix = _lip_ring(p, loc, lips)
+    drivers = np.array(sorted(set(lips + eyes + brow_ids + lip_ring)), dtype=int)
+    others = np.array([i for i in range(len(p)) if i not in set(drivers.tolist())], dtype=int)
+    # Jaw: share of the drop grows from the mouth line to the chin, fading laterally.
+    chin_v = max(1e-6, loc[F.CHIN, 1])
+    half_face = max(1e-6, 0.5 * (loc[:, 0].max() - loc[:, 0].min()))
+    jw = np.clip(loc[:, 1] / chin_v, 0, 1) ** 0.7 * np.clip(1 - (np.abs(loc[:, 0]) / (1.05 * half_face)) ** 2, 0, 1)
+    # Cheeks: the smile lifts the flesh between the eye and the mouth corner, not the lips or lids.
+    eye_v = 0.5 * (loc[F.RIGHT_EYE, 1].mean() + loc[F.LEFT_EYE, 1].mean())
+    cheek = np.zeros(len(p))
+    for corner, eye_c in ((CORNERS_OUT[0], list(F.RIGHT_EYE_CORNERS)), (CORNERS_OUT[1], list(F.LEFT_EYE_CORNERS))):
+        centre = 0.45 * loc[eye_c].mean(0) + 0.55 * loc[corner]
+        centre[0] += np.sign(centre[0]) * 0.12 * iod
+        cheek = np.maximum(cheek, np.exp(-((loc - centre) ** 2).sum(1) / (2 * (0.28 * iod) ** 2)))
+    cheek *= np.clip((loc[:, 1] - eye_v) / (0.15 * iod), 0, 1)  # nothing above the lower lids
+    # Driver motion reaches nearby points through a Gaussian kernel; lids only
+    # pull points on their own side, lips only points near the mouth.
+    sigma = np.full(len(drivers), 0.16 * iod)
+    is_brow = np.isin(drivers, brow_ids)
+    sigma[is_brow] = 0.22 * iod
+    sigma[np.isin(drivers, eyes)] = 0.12 * iod
+    d2 = ((p[others][:, None, :] - p[drivers][None, :, :]) ** 2).sum(-1)
+    # Tails are cut (softly, so motion stays continuous): far points stay exactly still.
+    k = np.clip(np.exp(-d2 / (2 * sigma[None, :] ** 2)) - 0.03, 0, None) / 0.97
+    upper_lids = [i for (_, up, _) in EYES.values() for i in up]
+    lower_lids = [i for (_, _, lo) in EYES.values() for i in lo]
+    above_eyes = loc[others, 1] < eye_v
+    k[:, np.isin(drivers, upper_lids)] *= above_eyes[:, None]
+    k[:, np.isin(drivers, lower_lids)] *= ~above_eyes[:, None]
+    k[:, np.isin(drivers, [c for (cc, _, _) in EYES.values() for c in cc])] = 0.0
+    # Lip motion fades out above the upper lip so the nose stays put.
+    lip_top = loc[UP_OUT, 1].min()
+    fade = np.clip(1 - (lip_top - loc[others, 1]) / (0.15 * iod), 0, 1)
+    k[:, np.isin(drivers, lips + lip_ring)] *= fade[:, None]
+    spread = k / np.maximum(k.sum(1, keepdims=True), 1.0)
+    pivot = mc + v * 0.9 * iod  # the neck: in-plane head motion rotates about it
+    depth = pts[:MESH_POINTS, 2] if pts.shape[1] > 2 else np.zeros(len(p))
+    head = head_model.build_head(np.column_stack([p, depth]), u, v, mc, iod)
+    return FaceRig(rest=p, iod=iod, lip_ring=lip_ring, lip_mix=lip_mix, u=u, v=v, mouth_centre=mc, lip_gap=gap, lip_profile=profile,
+                   lip_u=loc[UP_IN, 0], half_width=0.5 * float(cu[1] - cu[0]), head=head, lid_gap=lid_gap, eye_width=eye_width,
+                   brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
+                   spread=spread, pivot=pivot)
+
+
+@dataclass(frozen=True)
+class Life:
+    """Non-mouth state of one frame (expression offsets in inter-ocular units, already scaled)."""
+
+    blink: float = 0.0
+    smile: float = 0.0  # mouth corners up/out (negative: down, a frown)
+    brow_raise: float = 0.0
+    brow_inner: float = 0.0  # inner brow ends up (sad) / down and in (negative, angry)
+    lid_open: float = 0.0  # eyes widened (negative: narrowed)
+    cheek: float = 0.0  # cheeks raised (a smile's)
+    lower_lip_up: float = 0.0  # the chin pushes the lower lip up (a pout)
+    yaw: float = 0.0  # out-of-plane head turn, radians
+    pitch: float = 0.0  # nod, radians (positive: down)
+    gaze: tuple[float, float] = (0.0, 0.0)  # eye widths, (right, down)
+    head: np.ndarray | None = None  # 2x3 in-plane similarity applied last
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    """Scalar clip (``np.clip`` on a Python float costs microseconds per call)."""
+    return min(max(float(x), lo), hi)
+
+
+# Index arrays built once: fancy indexing with a list converts it on every call.
+_UP_IN, _LO_IN, _UP_OUT, _LO_OUT = (np.array(ids) for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT))
+UPPER_INNER = np.array([CORNERS_IN[0]] + UP_IN + [CORNERS_IN[1]])  # inner-lip contours, corner to corner
+LOWER_INNER = np.array([CORNERS_IN[0]] + LO_IN + [CORNERS_IN[1]])
+_EYE_IDS = {name: (np.array(up), np.array(lo)) for name, (_, up, lo) in EYES.items()}
+
+
+def head_offset(rig: FaceRig, life: Life) -> np.ndarray:
+    """(468, 2) face-axes displacement of the mesh by the out-of-plane head turn alone."""
+    return rig.head.displacement(life.yaw, life.pitch)
+
+
+def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, with_head: bool = True,
+                    turn: np.ndarray | None = None) -> np.ndarray:
+    """The (468, 2) mesh positions for one frame, in output pixels.
+
+    ``with_head=False``: before the in-plane head motion (the out-of-plane turn is
+    always in); ``turn``: ``head_offset(rig, life)`` when the caller has it already.
+    """
+    iod = rig.iod
+    jaw = _clip(params.jaw_open, 0.0, 1.2)
+    press = _clip(params.lip_press, 0.0, 1.0)
+    width = _clip(params.lip_width, -1.0, 1.0)
+    rnd = _clip(params.rounding, 0.0, 1.0)
+    # A smile lifts the upper lip off the teeth (zygomaticus and levator pull it up and out).
+    raise_ = _clip(params.upper_lip_raise + 0.6 * max(life.smile, 0.0), 0.0, 1.0)
+    tuck = _clip(params.lower_lip_tuck, 0.0, 1.0)
+    UP_IN, LO_IN, UP_OUT, LO_OUT = _UP_IN, _LO_IN, _UP_OUT, _LO_OUT  # noqa: N806 - same names as the module lists
+    prof, g = rig.lip_profile, rig.lip_gap
+    disp = np.zeros_like(rig.rest)  # (du, dv) in face axes
+    smile = life.smile
+    happy, frown = max(smile, 0.0), max(-smile, 0.0)
+
+    # Target inner-lip gap per column, relative to the closed midline (the photo's
+    # own opening, if any, is closed first: the rest state has the lips together).
+    open_c = iod * (0.34 * jaw + 0.012 + 0.02 * max(life.smile, 0.0)) * (1 - press)
+    gap_t = prof * open_c + rnd * 0.05 * iod * np.sqrt(prof) * (1 - press)
+    gap_t = gap_t * (1 - tuck) + tuck * 0.03 * iod * prof
+    close_up, close_lo = 0.45 * g, 0.55 * g
+    pout = life.lower_lip_up * iod * prof
+    disp[UP_IN, 1] = close_up - 0.15 * gap_t - raise_ * 0.06 * iod * prof
+    disp[LO_IN, 1] = -close_lo + 0.85 * gap_t - 0.5 * pout
+    disp[UP_OUT, 1] = 0.4 * close_up - 0.13 * gap_t - raise_ * 0.07 * iod * prof + (press * 0.012 - rnd * 0.02) * iod * prof
+    disp[LO_OUT, 1] = -0.5 * close_lo + 0.85 * gap_t + (rnd * 0.02 - press * 0.012 - tuck * 0.035) * iod * prof - pout
+    drop = 0.85 * float(gap_t.max(initial=0.0))
+
+    # Corners: spread (EE), narrow (OO), pulled in as the jaw opens; up and out
+    # for a smile, down (and a little in) for a frown.
+    corner_du = iod * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.05 * happy - 0.01 * frown)
+    corner_dv = 0.25 * drop - 0.07 * happy * iod + 0.07 * frown * iod
+    for idx, sign in zip(CORNERS_IN, (-1, 1)):
+        disp[idx] = (sign * corner_du, corner_dv)
+    for idx, sign in zip(CORNERS_OUT, (-1, 1)):
+        disp[idx] = (sign * corner_du, corner_dv)
+    frac = np.clip(rig.lip_u / max(1e-6, rig.half_width), -1, 1)
+    for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT):
+        disp[ids, 0] = np.abs(frac) * np.sign(frac) * corner_du
+        disp[ids, 1] += (1 - prof) * corner_dv  # columns near a corner follow it
+
+    disp[rig.lip_ring] = rig.lip_mix @ disp
+
+    # Lids: blinks slide the upper lid down to the lower one; the lids follow the
+    # gaze up and down; a smile or anger narrows the eyes, surprise widens them.
+    b = _clip(life.blink, 0.0, 1.0)
+    gaze_dv = life.gaze[1] * rig.eye_width
+    squint, wide = max(-life.lid_open, 0.0), max(life.lid_open, 0.0)
+    for name, (upper, lower) in _EYE_IDS.items():
+        lg = rig.lid_gap[name]
+        top = 0.55 * gaze_dv * LIDS + (0.2 * squint - 0.3 * wide) * lg
+        disp[upper, 1] = top + b * (0.85 * lg - top)
+        disp[lower, 1] = (-b * 0.15 * lg + 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg
+                          - 0.03 * iod * happy * LIDS)
+
+    # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
+    inner = rig.brow_inner
+    disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * life.brow_inner * inner
+    inward = -np.sign(to_face(rig.u, rig.v, rig.rest[rig.brow_ids] - rig.rest[F.NOSE_TIP])[:, 0])
+    disp[rig.brow_ids, 0] = 0.04 * iod * min(life.brow_inner, 0.0) * -inner * inward
+
+    # Everything else: its share of the jaw drop plus the drivers' residual motion.
+    jaw_part = np.zeros_like(disp)
+    jaw_part[:, 1] = drop * rig.jaw_weight
+    resid = disp[rig.drivers] - jaw_part[rig.drivers]
+    disp[rig.others] = jaw_part[rig.others] + rig.spread @ resid
+    if life.cheek:
+        disp[rig.others, 1] -= 0.05 * iod * life.cheek * rig.cheek_weight[rig.others]
+    if life.yaw or life.pitch:
+        disp += head_offset(rig, life) if turn is None else turn
+    pts = rig.rest + disp[:, :1] * rig.u + disp[:, 1:] * rig.v
+    if with_head and life.head is not None:
+        pts = motion.apply_matrix(life.head, pts)
+    return pts
