@@ -76,29 +76,27 @@ def _stats(values: np.ndarray) -> dict:
     return {"mean": _num(v.mean()), "std": _num(v.std()), "min": _num(v.min()), "max": _num(v.max())}
 
 
-def _video_mesh():
+def detect_meshes(frames) -> list[np.ndarray | None]:
+    """The (478, 2) mesh with irises on each frame, in frame pixels; None where no face is found.
+
+    Video mode tracks the face between frames: much faster than static detection.
+    """
+    import cv2
     import mediapipe as mp
 
-    # Video mode tracks the face between frames: much faster than static detection.
-    return mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True, max_num_faces=1,
-                                           min_detection_confidence=0.5, min_tracking_confidence=0.5)
-
-
-def _landmarks(frames, size: tuple[int, int]) -> list[np.ndarray | None]:
-    import cv2
-
-    w, h = size
-    scale = min(1.0, MAX_DETECT_SIDE / float(max(w, h)))
     out: list[np.ndarray | None] = []
-    with _video_mesh() as mesh:
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True, max_num_faces=1,
+                                         min_detection_confidence=0.5, min_tracking_confidence=0.5) as mesh:
         for frame in frames:
+            h, w = frame.shape[:2]
+            scale = min(1.0, MAX_DETECT_SIDE / float(max(w, h)))
             probe = frame if scale == 1.0 else cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
             result = mesh.process(cv2.cvtColor(probe, cv2.COLOR_BGR2RGB))
             if not result.multi_face_landmarks:
                 out.append(None)
                 continue
             lm = result.multi_face_landmarks[0].landmark
-            out.append(np.array([(p.x * w, p.y * h) for p in lm], dtype=np.float32))
+            out.append(np.array([(p.x * w, p.y * h) for p in lm], dtype=np.float64))
     return out
 
 
@@ -180,7 +178,7 @@ def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None, *,
     # read_frames resamples to an integer rate; keep the file's own rate when it is one.
     frames = media.read_frames(video, size=size, fps=int(round(fps)))
     fps = float(int(round(fps)))
-    points = _landmarks(frames, size)
+    points = detect_meshes(frames)
     n = len(points)
     found = [p for p in points if p is not None]
     aperture = np.array([mouth_aperture(p) if p is not None else np.nan for p in points])

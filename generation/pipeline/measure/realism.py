@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +34,10 @@ from generation.pipeline.face import (
     RIGHT_EYE_CORNERS,
     RIGHT_IRIS_CENTER,
 )
-from generation.pipeline.measure.lipsync import eye_openness, frame_rms, lagged_correlation, mouth_aperture
+from generation.pipeline.measure.lipsync import detect_meshes, eye_openness, frame_rms, lagged_correlation, mouth_aperture
 
 logger = logging.getLogger(__name__)
 
-MAX_DETECT_SIDE = 720  # frames are measured at most this large
 OPEN_SHARE = 0.1  # the corner ratio is read on this share of the frames, the most open ones
 MIN_OPEN_APERTURE = 0.12  # ... and only where the lips are apart this far (inter-ocular units)
 GAZE_JUMP = 0.035  # an iris move of this share of the eye width (three-frame means) is a shift
@@ -62,26 +60,6 @@ def _num(value) -> float | None:
     value = float(value)
     return round(value, 5) if math.isfinite(value) else None
 
-
-def detect_meshes(frames: Iterable[np.ndarray]) -> list[np.ndarray | None]:
-    """The (478, 2) mesh with irises on each frame (tracked between frames), None where no face is found."""
-    import cv2
-    import mediapipe as mp
-
-    out: list[np.ndarray | None] = []
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True, max_num_faces=1,
-                                         min_detection_confidence=0.5, min_tracking_confidence=0.5) as mesh:
-        for frame in frames:
-            h, w = frame.shape[:2]
-            scale = min(1.0, MAX_DETECT_SIDE / float(max(w, h)))
-            probe = frame if scale == 1.0 else cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-            result = mesh.process(cv2.cvtColor(probe, cv2.COLOR_BGR2RGB))
-            if not result.multi_face_landmarks:
-                out.append(None)
-                continue
-            lm = result.multi_face_landmarks[0].landmark
-            out.append(np.array([(p.x * w, p.y * h) for p in lm], dtype=np.float64))
-    return out
 
 
 def _eye_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -147,7 +147,8 @@ def _ease_steps(n: int, times: list[int], values: list[float], width: int) -> np
     return out
 
 
-def _wander(n: int, fps: float, rng: np.random.Generator, freqs: tuple[float, ...]) -> np.ndarray:
+def smooth_noise(n: int, fps: float, rng: np.random.Generator, freqs: tuple[float, ...]) -> np.ndarray:
+    """Zero-mean band-limited wander: a few slow sinusoids with random phases."""
     t = np.arange(n) / float(fps)
     out = np.zeros(n)
     for f in freqs:
@@ -189,8 +190,8 @@ def plan_head(frame_count: int, fps: float, energy: np.ndarray, rng: np.random.G
     pitch = _ease_steps(n, times, pitches, width)
 
     # Wander while talking; none in long pauses.
-    yaw += 1.6 * _wander(n, fps, rng, (0.17, 0.31, 0.53)) * talking
-    pitch += 0.6 * _wander(n, fps, rng, (0.21, 0.43)) * talking
+    yaw += 1.6 * smooth_noise(n, fps, rng, (0.17, 0.31, 0.53)) * talking
+    pitch += 0.6 * smooth_noise(n, fps, rng, (0.21, 0.43)) * talking
 
     # Nods: a quick dip on stressed syllables, led slightly by the head (it anticipates the beat).
     half = 0.2 * fps

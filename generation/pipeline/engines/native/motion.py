@@ -109,15 +109,6 @@ def blink_curve(frame_count: int, fps: int, rng: np.random.Generator, interval_s
     return out
 
 
-def _smooth_noise(n: int, fps: int, rng: np.random.Generator, freqs: tuple[float, ...]) -> np.ndarray:
-    """Zero-mean band-limited wander: a few slow sinusoids with random phases."""
-    t = np.arange(n) / float(fps)
-    out = np.zeros(n)
-    for f in freqs:
-        out += np.sin(2 * np.pi * f * rng.uniform(0.8, 1.2) * t + rng.uniform(0, 2 * np.pi)) / len(freqs)
-    return out
-
-
 def _smooth(x: np.ndarray, fps: int, seconds: float) -> np.ndarray:
     k = max(1, int(seconds * fps))
     if len(x) == 0 or k == 1:
@@ -143,9 +134,9 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
     t = np.arange(n) / float(fps)
     breathing = np.sin(2 * np.pi * 0.23 * t + rng.uniform(0, 2 * np.pi)) * (1.0 - np.clip(slow * 2, 0, 1))
     talk = 0.35 + 0.65 * np.clip(slow * 1.5, 0, 1)
-    angle = np.deg2rad(1.3) * (_smooth_noise(n, fps, rng, (0.11, 0.23, 0.41)) * talk)
-    sx = 0.035 * _smooth_noise(n, fps, rng, (0.09, 0.19, 0.33)) * talk
-    sy = 0.02 * _smooth_noise(n, fps, rng, (0.13, 0.29)) * talk + 0.03 * emphasis + 0.006 * breathing
+    angle = np.deg2rad(1.3) * (head.smooth_noise(n, fps, rng, (0.11, 0.23, 0.41)) * talk)
+    sx = 0.035 * head.smooth_noise(n, fps, rng, (0.09, 0.19, 0.33)) * talk
+    sy = 0.02 * head.smooth_noise(n, fps, rng, (0.13, 0.29)) * talk + 0.03 * emphasis + 0.006 * breathing
     angle, sx, sy = (np.clip(a - (a.mean() if n else 0.0), -lim, lim) * scales.head for a, lim in ((angle, np.deg2rad(2.5)), (sx, 0.06), (sy, 0.05)))
     if n:
         # Re-centre after clipping so the clip mean stays exactly zero.
@@ -158,9 +149,9 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
     # little, the brows and eyes on their own curve (never one frozen offset).
     ramp = np.clip(t / 0.6, 0.0, 1.0)
     live = np.random.default_rng([seed, 3])
-    emo = ramp * np.clip(0.85 + 0.12 * np.clip(slow * 2, 0, 1) + 0.08 * _smooth_noise(n, fps, live, (0.07, 0.19)), 0.0, 1.0)
+    emo = ramp * np.clip(0.85 + 0.12 * np.clip(slow * 2, 0, 1) + 0.08 * head.smooth_noise(n, fps, live, (0.07, 0.19)), 0.0, 1.0)
     peaks = emphasis / max(1e-6, float(emphasis.max(initial=0.0)))
-    upper = ramp * np.clip(0.85 + 0.1 * peaks + 0.1 * _smooth_noise(n, fps, live, (0.09, 0.23)), 0.0, 1.0)
+    upper = ramp * np.clip(0.85 + 0.1 * peaks + 0.1 * head.smooth_noise(n, fps, live, (0.09, 0.23)), 0.0, 1.0)
     return MotionPlan(
         blink=blink.astype(np.float32),
         angle=angle.astype(np.float32),
