@@ -113,7 +113,31 @@ def emotion_realism(portrait: str | Path = "avatar", seconds: float = 12.0, reso
                 rows[emotion]["blendshape_rise_target"] = RISE_TARGETS[emotion]
             else:
                 rows[emotion]["blendshape_rise"] = None  # no face_landmarker.task: run fetch_models
-    return {"clip_s": seconds, "resolution": resolution, "portrait": image.name, "rows": rows, "targets": realism.TARGETS}
+    return verdict({"clip_s": seconds, "resolution": resolution, "portrait": image.name, "rows": rows,
+                    "targets": realism.TARGETS})
+
+
+def verdict(result: dict) -> dict:
+    """Adds ``checks``, ``target_met`` and a one-line ``summary`` to an ``emotion_realism`` result:
+    every render within the realism targets, each emotion's FaceLandmarker rise over neutral at its
+    target, and mini_xception ranking the asked emotion first or second."""
+    checks: dict[str, bool] = {}
+    for emotion, row in result["rows"].items():
+        failed = [name for name, ok in row.get("meets_targets", {}).items() if ok is False]
+        checks[f"{emotion} figures"] = not failed
+        if emotion == "neutral":
+            continue
+        if row.get("blendshape_rise") is not None:
+            checks[f"{emotion} rise"] = row["blendshape_rise"] >= RISE_TARGETS[emotion]
+        rank = (row.get("mini_xception") or {}).get("rank")
+        if rank is not None:
+            checks[f"{emotion} mini_xception rank"] = rank <= 2
+    missed = [name for name, ok in checks.items() if not ok]
+    result["checks"] = checks
+    result["target_met"] = bool(checks) and not missed
+    result["summary"] = (f"realism of {result['portrait']} at {result['resolution']}: "
+                         + ("MET" if result["target_met"] else "NOT MET: " + ", ".join(missed)))
+    return result
 
 
 def _rms(video: Path, fps: float, n: int, work: Path) -> np.ndarray:

@@ -79,6 +79,45 @@ def _quality(q: dict) -> list[str]:
             _row("head roll std (degrees)", q["head_motion_roll_std_deg"], "small, present", ""), ""]
 
 
+LIPSYNC_PATHS = {"text": "text → TTS", "transcript": "audio + transcript + language", "audio": "audio alone"}
+
+
+def _rate(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _lipsync(ls: dict) -> list[str]:
+    targets, checks = ls["targets"]["paths"], ls.get("checks") or {}
+    corr = ls["correlation"]
+    out = ["## Lip sync per language and input path", "",
+           f"Native engine, {ls['resolution']} at {ls['fps']} fps, portraits: {', '.join(ls['portraits'])}. Closure: the share "
+           "of p/b/m where the lips touch (inner-lip gap ≤ 2% of the inter-ocular distance within ±30 ms); false closure: "
+           "the share of tongue consonants away from p/b/m and pauses where they touch. The truth is the synthesiser's own "
+           "phone times (espeak-ng's phoneme events, Festival's segments), measured on the face mesh re-detected in the rendered frames. "
+           "Timings: `phone_timeline`, warm, seconds per 10 s of speech.", "",
+           _row("path", "closure", "false closure", "worst language", "p/b/m", "tongue", "timings s / 10 s", "methods", ""),
+           _row(*["---"] * 9)]
+    for path, p in ls["paths"].items():
+        t = targets[path]
+        worst = p["worst_language"]
+        met = all(v for k, v in checks.items() if k.startswith(f"{path} "))
+        out.append(_row(LIPSYNC_PATHS.get(path, path), f"{_rate(p['closure'])} (≥ {t['closure']})",
+                        f"{_rate(p['false_closure'])} (≤ {t['false_closure']})",
+                        f"{worst} {_rate(p['languages'][worst]['closure'])} (≥ {t['language_closure']})" if worst else "–",
+                        p["bilabials"], p["tongue_consonants"], p["timing_s_per_10s"], ", ".join(p["methods"]), _met(met)))
+    out += ["", f"Aperture–RMS correlation, mean over {corr['rows']} renders: {corr['mean']}, median lag "
+            f"{corr['median_lag_frames']} frames ({corr['rows_lag_within']} renders within ±1; target "
+            f"{ls['targets']['correlation']}): {_met(checks.get('correlation'))}.", "",
+            _row("path", "language", "voices", "closure", "false closure", "p/b/m", "tongue"), _row(*["---"] * 7)]
+    for path, p in ls["paths"].items():
+        for lang, f in p["languages"].items():
+            voices = sorted({r["voice"] for r in ls["rows"] if r["path"] == path and r["language"] == lang})
+            out.append(_row(path, lang, ", ".join(voices), _rate(f["closure"]), _rate(f["false_closure"]),
+                            f["bilabials"], f["tongue_consonants"]))
+    out += [f"\nNot measured: {'; '.join(ls['skipped'] + ls['errors'])}."] if ls["skipped"] or ls["errors"] else []
+    return out + [""]
+
+
 def _memory(memory: dict) -> list[str]:
     return ["## Memory", "", f"A {memory['clip_s']:.0f} s {memory['resolution']} render in its own process peaks at "
             f"{memory['peak_rss_mb']} MB resident (target < {memory['target_mb']} MB: {_met(memory.get('target_met'))}).", ""]
@@ -122,6 +161,25 @@ def _background(bg: dict) -> list[str]:
     return out + [""]
 
 
+def _realism(realism: dict) -> list[str]:
+    out = ["## Realism", "",
+           f"Native renders of {realism['portrait']} at {realism['resolution']}, {realism['clip_s']:g} s of speech, one per "
+           "emotion, the face mesh re-detected on every output frame; rises are FaceLandmarker's blendshapes over the "
+           "neutral render of the same photo and text.", "",
+           "| emotion | head turn | nod | gaze shifts/min | mouth corners | face found | aperture-RMS r | rise | mini_xception rank |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for emotion, row in realism["rows"].items():
+        rank = (row.get("mini_xception") or {}).get("rank")
+        rise = row.get("blendshape_rise")
+        rise_text = "" if rise is None else f"{rise:+.2f} (≥ {row.get('blendshape_rise_target')})"
+        out.append(f"| {emotion} | {row.get('head_turn')} | {row.get('nod')} | {row.get('gaze_shifts_per_minute')} | "
+                   f"{row.get('corner_ratio')} | {row.get('face_found_share')} | {row.get('correlation_best')} | "
+                   f"{rise_text} | {rank or ''} |")
+    targets = ", ".join(f"{name} {lo if lo is not None else ''}–{hi if hi is not None else ''}" for name, (lo, hi) in realism["targets"].items())
+    return out + ["", f"Targets: {targets}; mini_xception ranks the asked emotion 1st or 2nd.", "",
+                  f"Verdict: {realism.get('summary', '')}", ""]
+
+
 def _load(load: dict) -> list[str]:
     out = ["## Load", "",
            f"{load['bursts']} bursts of {load['clients']} simultaneous submissions with a {load['image_bytes'] // 1000} KB PNG, "
@@ -159,7 +217,7 @@ def _frames(frames: dict) -> list[str]:
 
 
 SECTIONS: dict[str, Callable[[dict], list[str]]] = {
-    "speed": _speed, "text": _text, "quality": _quality, "memory": _memory, "expressions": _expressions,
+    "speed": _speed, "text": _text, "quality": _quality, "lipsync": _lipsync, "realism": _realism, "memory": _memory, "expressions": _expressions,
     "wav2lip": _wav2lip, "background": _background, "load": _load, "fuzz": _fuzz, "frames": _frames,
 }
 

@@ -1,4 +1,4 @@
-"""`make bench`: speed, lip-sync quality, memory, model, background, load and fuzzing
+"""`make bench`: speed, lip-sync quality (and per language and input path), memory, model, background, load and fuzzing
 figures, each against a baseline measured in the same run where it is a timing.
 
 Results go to DATA_DIR/bench/ (latest.json, benchmarks.md, frames/); tracked files are
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-SECTIONS = ("speed", "command", "text", "quality", "memory", "expressions", "wav2lip", "background", "load", "fuzz", "frames")
+SECTIONS = ("speed", "command", "text", "quality", "lipsync", "realism", "memory", "expressions", "wav2lip", "background", "load", "fuzz", "frames")
 MINI_XCEPTION_TARGET_MS = 20.0
 MEMORY_TARGET_MB = 1536
 
@@ -38,7 +38,8 @@ class Command(BaseCommand):
             raise CommandError("--publish rewrites the whole docs/benchmarks.md: run every section (drop --only).")
         out_dir = settings.DATA_DIR / "bench"
         out_dir.mkdir(parents=True, exist_ok=True)
-        runners = {"speed": self._speed, "command": self._command, "text": self._text, "quality": self._quality, "memory": self._memory,
+        runners = {"speed": self._speed, "command": self._command, "text": self._text, "quality": self._quality,
+                   "lipsync": self._lipsync, "realism": self._realism, "memory": self._memory,
                    "expressions": self._expressions, "wav2lip": self._wav2lip, "background": self._background,
                    "load": self._load, "fuzz": self._fuzz, "frames": lambda q, r: self._frames(q, r, out_dir / "frames")}
         from generation.bench.report import machine_info, markdown, verdicts
@@ -93,6 +94,19 @@ class Command(BaseCommand):
         from generation.bench.quality import lipsync_quality
 
         return lipsync_quality(10.0 if quick else 20.0)
+
+    def _realism(self, quick, results):
+        from expressions.fetch import face_landmarker_path, mini_xception_path
+        from generation.bench.realism import emotion_realism
+
+        # The project's default avatar: a neutral face, so every emotion has room to show.
+        return emotion_realism("avatar", seconds=8.0 if quick else 12.0, resolution="720p",
+                               landmarker_model=face_landmarker_path(None), xception_model=mini_xception_path(None))
+
+    def _lipsync(self, quick, results):
+        from generation.bench.lipsync import lipsync_bench
+
+        return lipsync_bench(quick)
 
     def _memory(self, quick, results):
         from generation.bench.memory import render_peak_memory

@@ -38,3 +38,21 @@ def test_a_section_whose_shape_changed_is_shown_raw_not_dropped():
 def test_verdicts_list_summaries_and_errors_only():
     lines = verdicts(_results(background=BACKGROUND, wav2lip={"wav2lip_ms_per_frame": 70.0}, fuzz={"error": "OSError: x"}))
     assert lines == [f"background: {BACKGROUND['summary']}", "fuzz: ERROR OSError: x"]
+
+
+def test_realism_verdict_names_what_missed_and_the_report_shows_each_emotion():
+    from generation.bench.realism import verdict
+    from generation.bench.report import SECTIONS
+    from generation.pipeline.measure.realism import TARGETS
+
+    ok = {name: True for name in TARGETS}
+    rows = {"neutral": {"meets_targets": ok, "head_turn": 0.03},
+            "happy": {"meets_targets": ok, "blendshape_rise": 0.42, "blendshape_rise_target": 0.3, "mini_xception": {"rank": 1}},
+            "sad": {"meets_targets": ok, "blendshape_rise": 0.12, "blendshape_rise_target": 0.2, "mini_xception": {"rank": 4}}}
+    result = verdict({"portrait": "avatar.png", "resolution": "720p", "clip_s": 12.0, "rows": rows, "targets": TARGETS})
+    assert not result["target_met"]
+    assert "sad rise" in result["summary"] and "sad mini_xception rank" in result["summary"] and "happy" not in result["summary"]
+    text = "\n".join(SECTIONS["realism"](result))
+    assert "| happy |" in text and "+0.42 (≥ 0.3)" in text and "NOT MET" in text
+    rows["sad"].update(blendshape_rise=0.25, mini_xception={"rank": 2})
+    assert verdict({"portrait": "a", "resolution": "720p", "clip_s": 1, "rows": rows, "targets": TARGETS})["target_met"]
