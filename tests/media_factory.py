@@ -116,31 +116,12 @@ def festival_speech(path: Path, text: str, voice: str = "kal_diphone"):
 
 def render_native(out: Path, image_bgr: np.ndarray, wav: Path, timeline, *, height: int = 360, fps: int = 25) -> Path:
     """A native-engine talking head of ``wav`` driven by ``timeline``, face-cropped at ``height`` (even)."""
-    from dataclasses import replace
-
-    from generation.pipeline import face as F
-    from generation.pipeline import media
-    from generation.pipeline.engines.native.engine import NativeEngine
+    from generation.bench.lipsync import render_clip
     from generation.pipeline.speech.timeline import load_audio
-    from generation.pipeline.types import EngineInput, RenderRequest
 
     out = Path(out)
     clip = load_audio(wav, out.parent / (out.stem + "_audio"))
-    face = F.detect_face(image_bgr)
-    geometry = F.output_geometry(face, (image_bgr.shape[1], image_bgr.shape[0]), "crop", "480p")
-    w, h = geometry.size
-    geometry = replace(geometry, size=(int(w * height / h) // 2 * 2, height))
-    request = RenderRequest(output_path=out, work_dir=out.parent, resolution="480p", fps=fps, preprocess="crop")
-    frame_count = max(1, int(round(clip.duration * fps)))
-    inp = EngineInput(request=request, image=image_bgr, audio=clip, timeline=timeline, face=face, geometry=geometry,
-                      frame_count=frame_count)
-    stream = NativeEngine().render(inp, lambda percent, stage: None)
-    with media.FrameEncoder(out, size=geometry.size, fps=fps, audio_path=clip.path, duration=clip.duration) as encoder:
-        for index, frame in enumerate(stream.frames):
-            if index >= frame_count:
-                break
-            encoder.write(frame)
-    return out
+    return render_clip(out, image_bgr, clip, timeline, height=height, fps=fps)
 
 
 def default_avatar_bgr() -> np.ndarray:

@@ -224,8 +224,9 @@ def portraits(names: Iterable[str]) -> dict[str, np.ndarray]:
     return {name: makers[name]() for name in names}
 
 
-def render_clip(out: Path, image: np.ndarray, clip, timeline) -> Path:
-    """The native engine's face-cropped 480p talking head of ``clip`` driven by ``timeline``."""
+def render_clip(out: Path, image: np.ndarray, clip, timeline, *, height: int | None = None, fps: int = FPS) -> Path:
+    """The native engine's face-cropped 480p talking head of ``clip`` driven by ``timeline``
+    (``height`` scales it down, kept even)."""
     from generation.pipeline import face as F
     from generation.pipeline import media
     from generation.pipeline.engines.native.engine import NativeEngine
@@ -237,13 +238,14 @@ def render_clip(out: Path, image: np.ndarray, clip, timeline) -> Path:
         raise NoFaceError("no face in the benchmark portrait")
     geometry = F.output_geometry(face, (image.shape[1], image.shape[0]), "crop", RESOLUTION)
     w, h = geometry.size
-    geometry = replace(geometry, size=(w // 2 * 2, h // 2 * 2))
-    request = RenderRequest(output_path=out, work_dir=out.parent, resolution=RESOLUTION, fps=FPS, preprocess="crop")
-    frame_count = max(1, int(round(clip.duration * FPS)))
+    height = height or h
+    geometry = replace(geometry, size=(int(w * height / h) // 2 * 2, height // 2 * 2))
+    request = RenderRequest(output_path=out, work_dir=out.parent, resolution=RESOLUTION, fps=fps, preprocess="crop")
+    frame_count = max(1, int(round(clip.duration * fps)))
     inp = EngineInput(request=request, image=image, audio=clip, timeline=timeline, face=face, geometry=geometry,
                       frame_count=frame_count)
     stream = NativeEngine().render(inp, lambda percent, stage: None)
-    with media.FrameEncoder(out, size=geometry.size, fps=FPS, audio_path=clip.path, duration=clip.duration) as encoder:
+    with media.FrameEncoder(out, size=geometry.size, fps=fps, audio_path=clip.path, duration=clip.duration) as encoder:
         for index, frame in enumerate(stream.frames):
             if index >= frame_count:
                 break

@@ -82,7 +82,8 @@ def build_head(points3: np.ndarray, u: np.ndarray, v: np.ndarray, origin: np.nda
     return HeadModel(rest3=rest3, pivot=pivot, u=u, v=v, origin=model.origin)
 
 
-def _smooth(x: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+def smooth(x: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+    """``x`` low-passed with a Hann window ``seconds`` wide on each side (edges held)."""
     k = max(1, int(seconds * fps))
     if len(x) == 0 or k == 1:
         return x.astype(np.float64)
@@ -102,7 +103,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def speech_structure(energy: np.ndarray, fps: float) -> tuple[np.ndarray, list[int], list[tuple[int, float]]]:
     """(talking 0..1 per frame, phrase-boundary frames, stressed peaks (frame, prominence 0..1))."""
     n = len(energy)
-    slow = _smooth(energy, fps, 0.12)
+    slow = smooth(energy, fps, 0.12)
     pause = slow < PAUSE_ENERGY
     # Dips shorter than a real pause stay inside the phrase.
     for a, b in _runs(pause):
@@ -117,10 +118,10 @@ def speech_structure(energy: np.ndarray, fps: float) -> tuple[np.ndarray, list[i
         if (b - a) / fps >= LONG_PAUSE_S:
             still[a:b] = 1.0
     # Activity eases in and out around long pauses (no sudden freeze).
-    talking = np.clip(1.0 - _smooth(still, fps, 0.3), 0.0, 1.0)
+    talking = np.clip(1.0 - smooth(still, fps, 0.3), 0.0, 1.0)
     # Stressed syllables: local maxima well above the recent average loudness.
-    fast = _smooth(energy, fps, 0.05)
-    context = _smooth(energy, fps, 0.6)
+    fast = smooth(energy, fps, 0.05)
+    context = smooth(energy, fps, 0.6)
     peaks: list[tuple[int, float]] = []
     min_gap = int(0.35 * fps)
     for i in range(1, n - 1):

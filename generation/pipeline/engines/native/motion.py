@@ -109,14 +109,6 @@ def blink_curve(frame_count: int, fps: int, rng: np.random.Generator, interval_s
     return out
 
 
-def _smooth(x: np.ndarray, fps: int, seconds: float) -> np.ndarray:
-    k = max(1, int(seconds * fps))
-    if len(x) == 0 or k == 1:
-        return x.astype(np.float64)
-    kernel = np.hanning(2 * k + 1)
-    kernel /= kernel.sum()
-    return np.convolve(np.pad(x.astype(np.float64), k, mode="edge"), kernel, mode="valid")
-
 
 def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str = "neutral", style: str = "natural", seed: int = 0) -> MotionPlan:
     """All life signals of one clip, zero-mean and bounded (no drift)."""
@@ -127,10 +119,10 @@ def plan_motion(frame_count: int, fps: int, energy: np.ndarray, *, emotion: str 
     e = np.clip(e, 0.0, 1.0)
     blink = blink_curve(n, fps, rng, scales.blink_interval)
 
-    slow = _smooth(e, fps, 0.35)
-    fast = _smooth(e, fps, 0.08)
+    slow = head.smooth(e, fps, 0.35)
+    fast = head.smooth(e, fps, 0.08)
     # In-plane sway (the nods themselves are out of plane, in head.plan_head); silence breathes.
-    emphasis = np.clip(fast - _smooth(e, fps, 1.0), 0.0, None)
+    emphasis = np.clip(fast - head.smooth(e, fps, 1.0), 0.0, None)
     t = np.arange(n) / float(fps)
     breathing = np.sin(2 * np.pi * 0.23 * t + rng.uniform(0, 2 * np.pi)) * (1.0 - np.clip(slow * 2, 0, 1))
     talk = 0.35 + 0.65 * np.clip(slow * 1.5, 0, 1)
