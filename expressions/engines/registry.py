@@ -108,7 +108,7 @@ def engine_statuses(models: Path | None = None, *, refresh: bool = False,
 
 
 def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120.0) -> bool:
-    """Run the checks in a forked child and cache its answer in this process.
+    """Run the checks in a child process and cache its answer in this process.
 
     The checks load the models (torch, the mediapipe graph). Run here, every web process
     would keep them in memory only to answer /capabilities; the child holds them and exits.
@@ -118,9 +118,11 @@ def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120
 
     models = Path(models) if models else models_dir()
     fingerprint = _fingerprint(models)
-    context = multiprocessing.get_context("fork")
+    # A fresh interpreter, not a fork: MediaPipe's graphs abort in a forked copy of a process
+    # whose MediaPipe already started threads, and a warm web process may be one.
+    context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_check_all_into, args=(models, sender), name="expression-checks", daemon=True)
+    child = context.Process(target=_child_target, args=(models, sender), name="expression-checks", daemon=True)
     child.start()
     sender.close()
     try:
@@ -144,3 +146,7 @@ def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120
 def _check_all_into(models: Path, sender) -> None:
     sender.send(_check_all(models))
     sender.close()
+
+
+# What the child runs: a module-level name, so a spawned child finds it by import.
+_child_target = _check_all_into

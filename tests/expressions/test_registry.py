@@ -1,4 +1,4 @@
-"""Expression engine statuses: checked in a forked child for web processes, cached here."""
+"""Expression engine statuses: checked in a spawned child for web processes, cached here."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ def empty_cache(monkeypatch):
 
 
 def test_prefetch_checks_in_a_child_and_this_process_reuses_the_answer(tmp_path, monkeypatch):
-    parent = os.getpid()
-    monkeypatch.setattr(registry, "_check_all", lambda models: {"checked_in": os.getpid()})
+    here = []
+    monkeypatch.setattr(registry, "_check_all", lambda *args: here.append(args) or {})
     assert registry.engine_statuses_prefetch(tmp_path)
     statuses = registry.engine_statuses(tmp_path)
-    assert statuses["checked_in"] != parent  # the models were loaded by the child, not here
+    assert here == []  # the models were loaded by the child (which runs the real checks), not here
+    assert set(statuses) == set(registry.ENGINE_NAMES)
 
 
 def test_prefetched_statuses_are_the_real_checks(tmp_path):
@@ -29,7 +30,11 @@ def test_prefetched_statuses_are_the_real_checks(tmp_path):
     assert not prefetched["mini_xception"].available or prefetched["mini_xception"].path  # a real file backs it
 
 
+def _die(models, sender):
+    os._exit(3)
+
+
 def test_a_child_that_dies_leaves_the_checks_to_this_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "_check_all", lambda models: os._exit(3))
+    monkeypatch.setattr(registry, "_child_target", _die)
     assert not registry.engine_statuses_prefetch(tmp_path, timeout=30)
     assert str(tmp_path) not in registry._cache
