@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 LIP_PUSH = 0.035  # inner-lip control points sit this far (IOD units) inside the lips
 _CENTRE_LOWER = 14  # lower inner-lip midpoint: the jaw's reference
+FROWN_FULL = 1.5  # brow_inner pull (negative) at which the frown lines are fully drawn
 JAW_TEETH = 0.9  # share of the lower lip's drop the lower teeth follow
 
 
@@ -119,6 +120,7 @@ class FaceAnimator:
         closed_loc = np.column_stack([(closed - rig.mouth_centre) @ rig.u, (closed - rig.mouth_centre) @ rig.v])
         self.dentition = teeth.build_dentition(closed_loc, rig.head.rest3[UPPER_INNER, 2], rig.iod, rig.half_width)
         self.folds = cheeks.FoldPainter(rig.rest, rig.iod, rig.u, rig.v, strength_scale=self.smile_damp)
+        self.frowns = cheeks.FrownPainter(rig.rest, rig.iod, rig.u, rig.v)
         mouth_shade.available()  # compile (first run on this machine) or load the shader now, not mid-stream
         logger.debug("FaceAnimator: box=%s step=%d triangles=%d iod=%.1f", self.box, step, len(triangles), rig.iod)
 
@@ -152,6 +154,7 @@ class FaceAnimator:
         brow = pose.brow_raise * upper + 0.3 * max(0.0, float(energy) - 0.6) * p.scales.head
         return Life(blink=blink, smile=smile, brow_raise=brow, brow_inner=pose.brow_inner * upper, lid_open=pose.lid_open * upper,
                     cheek=pose.cheek * strength * self.smile_damp, lower_lip_up=pose.lower_lip_up * strength,
+                    unsmile=pose.unsmile * strength,
                     yaw=yaw, pitch=pitch, gaze=gaze, head=head)
 
     def render(self, params: MouthParams, frame_index: int, energy: float = 0.0) -> np.ndarray:
@@ -193,4 +196,6 @@ class FaceAnimator:
                 motion.paint_lid(roi, (x0, y0), carried[ids], pts[ids], lid, lash, life.blink, rig.iod, -rig.v)
         if life.smile > 0:
             self.folds.paint(roi, (x0, y0), pts, life.smile)
+        if life.brow_inner < 0:  # brows pulled down and in crease the skin between them
+            self.frowns.paint(roi, (x0, y0), pts, -life.brow_inner / FROWN_FULL)
         return out

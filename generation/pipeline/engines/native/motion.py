@@ -47,13 +47,14 @@ class EmotionPose:
     lip_press: float = 0.0
     jaw: float = 0.0
     gaze_down: float = 0.0  # eyes lowered (eye widths)
+    unsmile: float = 0.0  # share of the photo's own smile flattened out
 
 
 EMOTION_POSES = {
     "neutral": EmotionPose(),
     "happy": EmotionPose(smile=1.2, brow_raise=0.15, lid_open=-0.6, cheek=1.0),
-    "sad": EmotionPose(smile=-1.8, brow_inner=1.6, brow_raise=-0.1, lid_open=-0.9, lower_lip_up=0.03, gaze_down=0.06),
-    "angry": EmotionPose(smile=-0.3, brow_raise=-1.7, brow_inner=-1.7, lid_open=-0.6, lip_press=0.3),
+    "sad": EmotionPose(smile=-1.8, brow_inner=2.0, brow_raise=-0.4, lid_open=-1.3, lower_lip_up=0.05, gaze_down=0.12, unsmile=1.0),
+    "angry": EmotionPose(smile=-1.0, brow_raise=-1.7, brow_inner=-2.0, lid_open=-0.6, lip_press=0.4, unsmile=0.5),
     "surprised": EmotionPose(brow_raise=1.5, brow_inner=0.3, lid_open=1.1, jaw=0.15),
 }
 

@@ -28,6 +28,7 @@ EYES = {  # corners, upper lid (corner to corner), lower lid (same direction)
     "right": ((33, 133), [246, 161, 160, 159, 158, 157, 173], [7, 163, 144, 145, 153, 154, 155]),
     "left": ((263, 362), [466, 388, 387, 386, 385, 384, 398], [249, 390, 373, 374, 380, 381, 382]),
 }
+NEUTRAL_CURVE = 0.03  # a neutral closed mouth's seam middle sits about this far (IOD) below its corners
 LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move most in the middle
 
 
@@ -55,6 +56,7 @@ class FaceRig:
     pivot: np.ndarray = field(default_factory=lambda: np.zeros(2))
     lip_ring: list = field(default_factory=list)  # mesh points inside the lips (between contours)
     lip_mix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (ring, 468) weights of the contour points
+    smile_curve: float = 0.0  # pixels the closed lip seam's middle sits below the corners beyond a neutral mouth's (the photo's own smile)
 
 
 def _lip_ring(p: np.ndarray, loc: np.ndarray, lips: list[int]) -> tuple[list[int], np.ndarray]:
@@ -105,6 +107,8 @@ def build_rig(points: np.ndarray) -> FaceRig:
     mc = 0.5 * (p[CORNERS_OUT[0]] + p[CORNERS_OUT[1]])
     loc = to_face(u, v, p - mc)
     gap = np.maximum(loc[LO_IN, 1] - loc[UP_IN, 1], 0.0)
+    # The seam's middle once the rig closes the photo's own opening (see displace_points), against the corners.
+    smile_curve = max(0.0, float(loc[13, 1] + 0.45 * gap[4]) - NEUTRAL_CURVE * iod)
     cu = loc[[CORNERS_IN[0], CORNERS_IN[1]], 0]
     tpos = np.clip((loc[UP_IN, 0] - cu[0]) / max(1e-6, cu[1] - cu[0]), 0, 1)
     profile = np.sin(np.pi * tpos) ** 0.7
@@ -148,6 +152,8 @@ def build_rig(points: np.ndarray) -> FaceRig:
     above_eyes = loc[others, 1] < eye_v
     k[:, np.isin(drivers, upper_lids)] *= above_eyes[:, None]
     k[:, np.isin(drivers, lower_lids)] *= ~above_eyes[:, None]
+    # Brow motion fades out toward the eye line, so a lowered brow never drags the lash line past the eye corners.
+    k[:, is_brow] *= np.clip((eye_v - loc[others, 1]) / (0.15 * iod), 0, 1)[:, None]
     k[:, np.isin(drivers, [c for (cc, _, _) in EYES.values() for c in cc])] = 0.0
     # Lip motion fades out above the upper lip so the nose stays put.
     lip_top = loc[UP_OUT, 1].min()
@@ -160,7 +166,7 @@ def build_rig(points: np.ndarray) -> FaceRig:
     return FaceRig(rest=p, iod=iod, lip_ring=lip_ring, lip_mix=lip_mix, u=u, v=v, mouth_centre=mc, lip_gap=gap, lip_profile=profile,
                    lip_u=loc[UP_IN, 0], half_width=0.5 * float(cu[1] - cu[0]), head=head, lid_gap=lid_gap, eye_width=eye_width,
                    brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
-                   spread=spread, pivot=pivot)
+                   spread=spread, pivot=pivot, smile_curve=smile_curve)
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,7 @@ class Life:
     lid_open: float = 0.0  # eyes widened (negative: narrowed)
     cheek: float = 0.0  # cheeks raised (a smile's)
     lower_lip_up: float = 0.0  # the chin pushes the lower lip up (a pout)
+    unsmile: float = 0.0  # share of the photo's own smile (rig.smile_curve) flattened out (sad, angry)
     yaw: float = 0.0  # out-of-plane head turn, radians
     pitch: float = 0.0  # nod, radians (positive: down)
     gaze: tuple[float, float] = (0.0, 0.0)  # eye widths, (right, down)
@@ -235,6 +242,10 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     # for a smile, down (and a little in) for a frown.
     corner_du = iod * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.05 * happy - 0.01 * frown)
     corner_dv = 0.25 * drop - 0.07 * happy * iod + 0.07 * frown * iod
+    # Cancelling the photo's own smile: the corners drop and the middle of the lips rises by half each.
+    cancel = _clip(life.unsmile, 0.0, 1.0) * rig.smile_curve
+    corner_dv += 0.5 * cancel
+    corner_du -= 0.3 * cancel  # and come back in from the smile's stretch
     for idx, sign in zip(CORNERS_IN, (-1, 1)):
         disp[idx] = (sign * corner_du, corner_dv)
     for idx, sign in zip(CORNERS_OUT, (-1, 1)):
@@ -242,7 +253,7 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     frac = np.clip(rig.lip_u / max(1e-6, rig.half_width), -1, 1)
     for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT):
         disp[ids, 0] = np.abs(frac) * np.sign(frac) * corner_du
-        disp[ids, 1] += (1 - prof) * corner_dv  # columns near a corner follow it
+        disp[ids, 1] += (1 - prof) * corner_dv - 0.5 * cancel * prof  # columns near a corner follow it
 
     disp[rig.lip_ring] = rig.lip_mix @ disp
 
@@ -262,15 +273,16 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     inner = rig.brow_inner
     disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * life.brow_inner * inner
     inward = -np.sign(to_face(rig.u, rig.v, rig.rest[rig.brow_ids] - rig.rest[F.NOSE_TIP])[:, 0])
-    disp[rig.brow_ids, 0] = 0.04 * iod * min(life.brow_inner, 0.0) * -inner * inward
+    disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * inward
 
     # Everything else: its share of the jaw drop plus the drivers' residual motion.
     jaw_part = np.zeros_like(disp)
     jaw_part[:, 1] = drop * rig.jaw_weight
     resid = disp[rig.drivers] - jaw_part[rig.drivers]
     disp[rig.others] = jaw_part[rig.others] + rig.spread @ resid
-    if life.cheek:
-        disp[rig.others, 1] -= 0.05 * iod * life.cheek * rig.cheek_weight[rig.others]
+    cheek = 0.05 * iod * life.cheek - 0.5 * cancel  # the smile's raised cheeks settle as it is cancelled
+    if cheek:
+        disp[rig.others, 1] -= cheek * rig.cheek_weight[rig.others]
     if life.yaw or life.pitch:
         disp += head_offset(rig, life) if turn is None else turn
     pts = rig.rest + disp[:, :1] * rig.u + disp[:, 1:] * rig.v

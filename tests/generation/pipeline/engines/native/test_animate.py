@@ -204,3 +204,42 @@ def test_each_emotion_is_its_own_expression_held_with_variation(setup, emotion):
     # Held with small variation, never a frozen offset.
     strength = an.plan.emotion[50:]
     assert strength.min() > 0.6 and strength.std() > 0.01
+
+
+def test_sad_and_angry_flatten_the_photos_own_smile(setup):
+    """The astronaut already smiles: her lip seam's middle sits well below its corners until sad or angry cancels it."""
+    _, face, _ = setup
+    rig = build_rig(face.points)
+    assert rig.smile_curve > 0.05 * rig.iod
+
+    def curve(p):  # the seam's middle below its corners, along the face's down axis
+        seam = 0.5 * (p[13] + p[14]) - 0.5 * (p[61] + p[291])
+        return float(seam @ rig.v) / rig.iod
+
+    rest = curve(displace_points(rig, MouthParams()))
+    flat = curve(displace_points(rig, MouthParams(), Life(unsmile=1.0)))
+    assert flat < rest - 0.8 * rig.smile_curve / rig.iod
+    assert curve(displace_points(rig, MouthParams(), Life(unsmile=1.0, smile=-1.0))) < flat - 0.03
+
+
+def test_anger_draws_frown_lines_between_the_brows(setup):
+    base, face, _ = setup
+    from generation.pipeline.engines.native import cheeks
+
+    rig = build_rig(face.landmarks)
+    frowns = cheeks.FrownPainter(rig.rest, rig.iod, rig.u, rig.v)
+    pulled = displace_points(rig, MouthParams(), Life(brow_raise=-2.0, brow_inner=-1.8))
+    canvas = np.full_like(base, 150)
+    frowns.paint(canvas, (0, 0), pulled, 0.0)
+    assert (canvas == 150).all()
+    frowns.paint(canvas, (0, 0), pulled, 1.0)
+    for side in (0, 1):  # a darker crease where the pulled-in brows now put it, and none on the nose below
+        xs, ys = np.round(cheeks.crease(pulled, side, rig.iod, rig.v)[2:6]).astype(int).T
+        assert canvas[ys, xs].mean() < 150 - 6  # a faint line: at 480p the brows are 40 px apart
+    x, y = np.round(rig.rest[4]).astype(int)
+    assert (canvas[y - 2:y + 3, x - 2:x + 3] == 150).all()
+    # And the angry render draws them: it differs from the same render without them between the brows.
+    angry = _animator(setup, emotion="angry", life=False)
+    with_lines = angry.render(MouthParams(), 0)
+    angry.frowns.folds.clear()
+    assert np.abs(with_lines.astype(int) - angry.render(MouthParams(), 0)).max() > 20
