@@ -6,8 +6,12 @@ below the surrounding syllables for a few tens of milliseconds (the closure
 of a stop, or the murmur of a nasal) and comes back with a release. Where the
 lips made it, the release is dark: its energy sits low in the spectrum
 (labial bursts are diffuse and falling; alveolar and velar ones carry much
-more energy above 3.5 kHz). Such dips become bilabials in the decoded
-phones; the others keep what the decoder said. Django-free.
+more energy above 3.5 kHz). A dark-released dip becomes a bilabial in the
+decoded phones unless the decoder heard a front tongue consonant in it or at
+its release, or a pause after it: the phone loop confuses p/b/m with k/g but
+seldom with t/d/s/n/l, and each false press shows as a chattering mouth.
+The lips are shown shut only for the end of the dip (HOLD_S), up to the
+release. Django-free.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from generation.pipeline.speech.energy import FrameFeatures
-from generation.pipeline.speech.inventory import phone_info
+from generation.pipeline.speech.inventory import BACK, PAUSE, TONGUE_CLASSES, phone_info
 from generation.pipeline.speech.phonemes import SILENCE
 
 HOP_S = 0.005
@@ -25,6 +29,9 @@ MIN_DIP_S, MAX_DIP_S = 0.02, 0.18
 BURST_S = 0.015
 DARK_MARGIN_DB = 0.0  # a release this much darker than the speaker's median release is labial
 MAX_DECODED_OVERLAP = 0.5  # a dip already decoded as a bilabial is left alone
+RELEASE_PROBE_S = 0.01  # the decoded phone this long after the release is what the dip released into
+HOLD_S = 0.04  # the lips are shown shut only for the end of a dip, up to its release
+FRONT_TONGUE = TONGUE_CLASSES - {BACK}  # t, d, s, n, l, th, sh, j...: a veto; k/g are often misheard p/b/m
 
 
 def _levels(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -91,9 +98,25 @@ def mark_closures(phones: list[tuple[str, float, float]], samples: np.ndarray, s
                       if lab != SILENCE and phone_info(lab).is_bilabial)
         if overlap >= MAX_DECODED_OVERLAP * (end - start):
             continue
-        out = _insert(out, "M", start, end)
+        if _tongue_made(phones, start, end):
+            continue
+        out = _insert(out, "M", max(start, end - HOLD_S), end)
         added += 1
     return out, added
+
+
+def _tongue_made(phones: list[tuple[str, float, float]], start: float, end: float) -> bool:
+    """Whether the decoder heard the dip as the tongue's work, or its release as a pause.
+
+    The phone loop often takes a p/b/m for a k/g, but seldom for a front
+    tongue consonant (t, d, s, n, l...): those, and a release into silence,
+    veto a closure.
+    """
+    def kind_at(at: float) -> str:
+        return next((phone_info(lab).kind for lab, s, e in phones if s <= at < e), PAUSE)
+
+    release = kind_at(end + RELEASE_PROBE_S)
+    return release == PAUSE or release in FRONT_TONGUE or kind_at((start + end) / 2.0) in FRONT_TONGUE
 
 
 def _insert(phones: list[tuple[str, float, float]], label: str, start: float, end: float) -> list[tuple[str, float, float]]:

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 FRAME_S = 0.01  # PocketSphinx frame rate is 100/s
 ALLPHONE_LW = 2.0
 ALLPHONE_BEAM = 1e-20
+ALLPHONE_TOPN = 2  # Gaussians scored per mixture (default 4): ~20% faster, same phones on our tuning clips
 _NON_WORDS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+.*\+)$", re.I)
 decoder_lock = threading.Lock()
 
@@ -95,11 +96,21 @@ def align(pcm: bytes, words: list[str], notes: list[str]):
     return phones, timed_words
 
 
+_allphone: dict[str, object] = {}  # the phone-loop decoder, built once (~0.15 s)
+
+
 def allphone(pcm: bytes) -> list[tuple[str, float, float]]:
+    """The English phone loop over ``pcm``; callers hold ``decoder_lock``."""
     from pocketsphinx import Decoder
 
-    decoder = Decoder(allphone=_model_path("en-us-phone.lm.bin"), lw=ALLPHONE_LW, beam=ALLPHONE_BEAM,
-                      pbeam=ALLPHONE_BEAM, loglevel="FATAL")
+    if not _allphone:
+        decoder = Decoder(allphone=_model_path("en-us-phone.lm.bin"), lw=ALLPHONE_LW, beam=ALLPHONE_BEAM,
+                          pbeam=ALLPHONE_BEAM, topn=ALLPHONE_TOPN, loglevel="FATAL")
+        _allphone["decoder"] = decoder
+    decoder = _allphone["decoder"]
+    # Live CMN adapts to each utterance: reset the features so the result does
+    # not depend on what was decoded before.
+    decoder.reinit_feat()
     _decode(decoder, pcm)
     return [(normalize_phone(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg() or []]
 

@@ -51,6 +51,9 @@ SUBSAMPLES = 4  # evaluations per output frame, averaged (no aliasing of short p
 SMOOTH_SIGMA_S = 0.015
 BILABIAL_LEAD_S = 0.02  # the lips are shut this long before a bilabial starts
 JAW_APART = 0.16  # least jaw opening on non-bilabial speech: the lips never touch there
+# The jaw follows loudness: each phone's opening is scaled by BASE + GAIN * energy (at most MAX),
+# so aperture tracks the audio's RMS (issue 16: correlation >= 0.5).
+JAW_ENERGY_BASE, JAW_ENERGY_GAIN, JAW_ENERGY_MAX = 0.1, 1.2, 1.3
 _SCALED = ("jaw_open", "lip_width", "rounding", "upper_lip_raise", "lower_lip_tuck", "teeth", "tongue")
 _LIP_SHAPE = ("lip_width", "rounding")
 _LOWER = np.array([-1.0 if n == "lip_width" else 0.0 for n in PARAM_NAMES])
@@ -197,7 +200,7 @@ def mouth_track(timeline: PhoneTimeline, fps: int, frame_count: int, *, intensit
     if len(timeline.envelope):
         # The jaw follows the voice: loud syllables open wide, quiet ones less.
         # It never closes the lips by itself (the floor below keeps them apart).
-        values[:, _IDX["jaw_open"]] *= np.clip(0.45 + 0.8 * np.sqrt(energy), 0.0, 1.15)
+        values[:, _IDX["jaw_open"]] *= np.clip(JAW_ENERGY_BASE + JAW_ENERGY_GAIN * energy, 0.0, JAW_ENERGY_MAX)
     for name in _SCALED:
         values[:, _IDX[name]] *= intensity
     _keep_apart(values, timeline, fps, JAW_APART)

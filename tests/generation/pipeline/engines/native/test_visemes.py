@@ -156,3 +156,14 @@ def test_bilabials_of_every_language_close_on_time():
             assert track.frames[first].lip_press == 1.0 or track.frames[first + 1].lip_press == 1.0
             assert max(track.frames[i].lip_press for i in range(int(ph.start * FPS) - 1, int(ph.end * FPS) + 1)) == 1.0
     assert frame_at(track, 0.43).jaw_open > 0.5
+
+
+def test_jaw_opening_follows_loudness():
+    # The same open vowel throughout, its loudness swelling and fading: the jaw follows it.
+    tl = timeline_of([("a", 2.0)])
+    tl.envelope_times = np.arange(0.005, tl.duration, 0.01)
+    tl.envelope = 0.5 + 0.5 * np.sin(2 * np.pi * tl.envelope_times / 0.8)
+    track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    jaw = np.array([f.jaw_open for f in track.frames])
+    assert np.corrcoef(jaw, track.energy)[0, 1] > 0.95
+    assert jaw[track.energy > 0.9].min() > 3.0 * jaw[track.energy < 0.15].max()
