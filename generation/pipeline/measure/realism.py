@@ -124,16 +124,23 @@ def count_gaze_shifts(gaze: np.ndarray, openness: np.ndarray, fps: float) -> int
     return shifts
 
 
-def mouth_corner_ratio(frames: list[np.ndarray], meshes: list[np.ndarray | None], aperture: np.ndarray) -> float | None:
-    """Mean luminance of the inner-lip area's outer fifths over its middle fifth, on the most open frames."""
+def most_open(aperture: np.ndarray) -> np.ndarray:
+    """Indices of the frames the corner ratio is read on: the most open share, lips apart far enough."""
+    idx = np.flatnonzero(np.isfinite(aperture) & (aperture >= MIN_OPEN_APERTURE))
+    k = max(3, int(math.ceil(OPEN_SHARE * len(aperture))))
+    return idx[np.argsort(aperture[idx])[::-1][:k]]
+
+
+def mouth_corner_ratio(frames, meshes: list[np.ndarray | None], aperture: np.ndarray) -> float | None:
+    """Mean luminance of the inner-lip area's outer fifths over its middle fifth, on the most open frames.
+
+    ``frames`` is anything indexed by frame number that holds at least the ``most_open`` ones.
+    """
     import cv2
 
-    ok = np.isfinite(aperture) & (aperture >= MIN_OPEN_APERTURE)
-    if not ok.any():
+    chosen = most_open(aperture)
+    if len(chosen) == 0:
         return None
-    idx = np.flatnonzero(ok)
-    k = max(3, int(math.ceil(OPEN_SHARE * len(aperture))))
-    chosen = idx[np.argsort(aperture[idx])[::-1][:k]]
     outer_sum = middle_sum = 0.0
     outer_n = middle_n = 0
     for i in chosen:
@@ -170,9 +177,12 @@ def mouth_corner_ratio(frames: list[np.ndarray], meshes: list[np.ndarray | None]
     return (outer_sum / outer_n) / (middle_sum / middle_n)
 
 
-def realism_figures(frames: list[np.ndarray], fps: float, meshes: list[np.ndarray | None] | None = None,
+def realism_figures(frames, fps: float, meshes: list[np.ndarray | None] | None = None,
                     rms: np.ndarray | None = None) -> dict:
-    """The figures of the module doc for decoded ``frames`` (``rms``: per-frame audio loudness, optional)."""
+    """The figures of the module doc for decoded ``frames`` (``rms``: per-frame audio loudness, optional).
+
+    With ``meshes`` given, ``frames`` need only hold the ``most_open`` frames, by index.
+    """
     if meshes is None:
         meshes = detect_meshes(frames)
     n = len(meshes)
@@ -215,26 +225,40 @@ def meets_targets(report: dict) -> dict[str, bool | None]:
 
 
 def read_video(video: Path) -> tuple[list[np.ndarray], float]:
-    """All frames of ``video`` (BGR) at its own (integer) frame rate."""
-    info = media.probe(video)
-    if not info.has_video or info.width <= 0 or info.fps <= 0:
-        raise MediaError(f"{video.name} has no video stream")
-    fps = float(int(round(info.fps)))
+    """All frames of ``video`` (BGR) at its own (integer) frame rate: for short clips only."""
+    info, fps = _video_info(video)
     return list(media.read_frames(video, size=(info.width, info.height), fps=int(fps))), fps
 
 
+def _video_info(video: Path) -> tuple[media.MediaInfo, float]:
+    info = media.probe(video)
+    if not info.has_video or info.width <= 0 or info.fps <= 0:
+        raise MediaError(f"{video.name} has no video stream")
+    return info, float(int(round(info.fps)))
+
+
 def realism_report(video: Path, work_dir: Path | None = None) -> dict:
-    """The realism figures of a rendered video, with the targets they are read against."""
+    """The realism figures of a rendered video, with the targets they are read against.
+
+    Frames stream through the mesh tracker; only the most open ones are decoded again and
+    kept, for the mouth-interior ratio, so a long video never sits in memory whole.
+    """
+    from generation.pipeline.speech.timeline import load_audio
+
     video = Path(video)
-    frames, fps = read_video(video)
+    info, fps = _video_info(video)
+    size = (info.width, info.height)
+    meshes = detect_meshes(media.read_frames(video, size=size, fps=int(fps)))
+    aperture = np.array([mouth_aperture(p) if p is not None else np.nan for p in meshes])
+    wanted = set(most_open(aperture).tolist())
+    kept = {i: f for i, f in enumerate(media.read_frames(video, size=size, fps=int(fps))) if i in wanted}
     rms = None
-    if media.probe(video).has_audio:
+    if info.has_audio:
         with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-            wav = media.normalize_audio(video, Path(tmp) / "realism_audio.wav")
-            samples, rate = media.read_wav(wav)
-        rms = frame_rms(samples, rate, fps, len(frames))
-    report = {"video": video.name, "size": list(frames[0].shape[1::-1]) if frames else [0, 0]}
-    report.update(realism_figures(frames, fps, rms=rms))
+            clip = load_audio(video, Path(tmp))
+        rms = frame_rms(clip.samples, clip.sample_rate, fps, len(meshes))
+    report = {"video": video.name, "size": list(size)}
+    report.update(realism_figures(kept, fps, meshes=meshes, rms=rms))
     report["meets_targets"] = meets_targets(report)
     report["targets"] = {k: list(v) for k, v in TARGETS.items()}
     logger.info("realism report for %s: %d frames", video.name, report["frames"])

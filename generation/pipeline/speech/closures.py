@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from generation.pipeline.speech.energy import FrameFeatures
 from generation.pipeline.speech.inventory import BACK, PAUSE, TONGUE_CLASSES, phone_info
 from generation.pipeline.speech.phonemes import SILENCE
 
@@ -54,7 +53,7 @@ def _darkness(samples: np.ndarray, sample_rate: int, at: float) -> float:
     return float(10.0 * np.log10(high / low))
 
 
-def find_dips(samples: np.ndarray, sample_rate: int, feats: FrameFeatures) -> list[tuple[float, float, float]]:
+def find_dips(samples: np.ndarray, sample_rate: int) -> list[tuple[float, float, float]]:
     """(start, end, release darkness dB) of consonantal dips inside speech."""
     level = _levels(samples, sample_rate)
     n = len(level)
@@ -82,10 +81,10 @@ def find_dips(samples: np.ndarray, sample_rate: int, feats: FrameFeatures) -> li
     return dips
 
 
-def mark_closures(phones: list[tuple[str, float, float]], samples: np.ndarray, sample_rate: int,
-                  feats: FrameFeatures) -> tuple[list[tuple[str, float, float]], int]:
+def mark_closures(phones: list[tuple[str, float, float]], samples: np.ndarray,
+                  sample_rate: int) -> tuple[list[tuple[str, float, float]], int]:
     """The decoded phones with dark-released dips relabelled as bilabials; (phones, how many)."""
-    dips = find_dips(samples, sample_rate, feats)
+    dips = find_dips(samples, sample_rate)
     if not dips:
         return phones, 0
     median = float(np.median([d for _, _, d in dips]))

@@ -152,10 +152,6 @@ def is_bilabial(label: str) -> bool:
     return phone_info(label).is_bilabial
 
 
-def is_pause(label: str) -> bool:
-    return phone_info(label).is_pause
-
-
 def is_tongue_consonant(label: str) -> bool:
     return phone_info(label).is_tongue_consonant
 

@@ -45,9 +45,6 @@ MIN_ALLPHONE_COVERAGE = 0.5
 MAX_MEAN_PHONE_S = 0.3  # longer average phones in speech regions: the phone loop found no speech
 MIN_DTW_CONFIDENCE = 0.12  # under this the synthesis and the audio share nothing: the text does not match
 SPHINX_MARGIN = 0.03  # PocketSphinx must fit the audio this much better than DTW to be chosen
-# Re-exported for callers that used them from here.
-transcribe = sphinx.transcribe
-Transcript = sphinx.Transcript
 
 
 def load_audio(src: Path, work_dir: Path) -> AudioClip:
@@ -62,12 +59,6 @@ def load_audio(src: Path, work_dir: Path) -> AudioClip:
     if len(samples) == 0:
         raise MediaError(f"{src.name} contains no audio samples")
     return AudioClip(path=dst, samples=samples, sample_rate=rate)
-
-
-def compute_envelope(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hop centre times, RMS 0..1 normalised by its 95th percentile) over 10 ms hops."""
-    feats = analyse(samples, sample_rate)
-    return feats.times, feats.envelope
 
 
 def _contiguous(raw: list[tuple[str, float, float]], duration: float) -> list[Phone]:
@@ -280,7 +271,7 @@ def _decode_phones(audio: AudioClip, feats: FrameFeatures, duration: float, note
     with sphinx.decoder_lock:
         decoded = sphinx.allphone(sphinx.pcm_bytes(audio.samples))
     if decoded and _phones_plausible(decoded, feats, MIN_ALLPHONE_COVERAGE, notes):
-        phones, found = mark_closures(decoded, audio.samples, audio.sample_rate, feats)
+        phones, found = mark_closures(decoded, audio.samples, audio.sample_rate)
         if found:
             notes.append(f"{found} bilabial closures found in the signal")
         return phones, "allphone"
