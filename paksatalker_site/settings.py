@@ -152,6 +152,9 @@ if PAKSA_STORAGE == "s3":
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,
+            # Presign download URLs with SigV4: botocore would pick SigV2 in older regions,
+            # which AWS is retiring and S3-compatible servers may not accept.
+            "signature_version": "s3v4",
         },
     }
 else:
@@ -259,7 +262,3 @@ PAKSA_DOWNLOAD_URL_TTL = env_int("PAKSA_DOWNLOAD_URL_TTL", 300)
 # Local storage behind nginx: e.g. /protected-media/, an `internal` location aliased to
 # MEDIA_ROOT (docs/deployment.md); nginx then serves the files and their Ranges. Empty: Django does.
 PAKSA_X_ACCEL_REDIRECT_PREFIX = env_str("PAKSA_X_ACCEL_REDIRECT_PREFIX", "")
-if PAKSA_STORAGE == "s3":
-    # Presign with SigV4: botocore would pick SigV2 in older regions, which AWS is retiring
-    # and which S3-compatible servers may not accept.
-    STORAGES["default"]["OPTIONS"].setdefault("signature_version", "s3v4")

@@ -57,9 +57,14 @@ def image_check(upload: UploadedFile, *, field: str = "image", limit: int | None
                 )
             if fmt not in IMAGE_FORMATS:
                 raise UnsupportedMediaType(f"{field}: {fmt or 'this'} images are not supported; send PNG, JPEG, WebP, BMP, TIFF or GIF.")
-            img.verify()  # PNG: every chunk's CRC up to IEND, no pixels inflated
-        if fmt != "PNG":
-            _decode_check(upload, fmt)
+            if fmt == "PNG":
+                img.verify()  # every chunk's CRC up to IEND, no pixels inflated
+            else:
+                # verify() proves only PNGs whole: other formats are decoded (a JPEG at 1/8 scale,
+                # which reads every byte for 1/64 of the work), so a truncated file fails here.
+                if fmt == "JPEG":
+                    img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                img.load()
     except Image.DecompressionBombError as exc:  # Pillow's own guard, past twice its MAX_IMAGE_PIXELS
         raise PayloadTooLarge(f"{field}: the image has too many pixels.") from exc
     except UnidentifiedImageError as exc:
@@ -71,18 +76,6 @@ def image_check(upload: UploadedFile, *, field: str = "image", limit: int | None
     if min(width, height) < MIN_IMAGE_SIDE:
         raise ValidationFailed(f"{field}: the image is {width}x{height}; at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels are needed.")
     return CheckedImage(IMAGE_FORMATS[fmt], width, height)
-
-
-def _decode_check(upload: UploadedFile, fmt: str) -> None:
-    """verify() proves only PNGs whole; other formats are decoded (a JPEG at 1/8 scale, which
-    reads every byte for 1/64 of the work), so a truncated or corrupt file fails here."""
-    from PIL import Image
-
-    upload.seek(0)
-    with Image.open(upload) as img:
-        if fmt == "JPEG":
-            img.draft("RGB", (max(1, img.size[0] // 8), max(1, img.size[1] // 8)))
-        img.load()
 
 
 def audio_check(upload: UploadedFile, *, field: str = "audio") -> CheckedAudio:
