@@ -180,8 +180,8 @@ def _edge(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken:
         raise _ProviderFailed(f"timed out after {deadline:.1f} s") from None
     except Exception as exc:  # edge-tts raises aiohttp, websocket and its own errors
         raise _ProviderFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
-    path = _write_audio(audio, out_dir, "edge", "mp3")
-    return _Spoken(path, _edge_timing(boundaries, voice, media.probe(path).duration))
+    path, info = _write_audio(audio, out_dir, "edge", "mp3")
+    return _Spoken(path, _edge_timing(boundaries, voice, info.duration))
 
 
 def _edge_timing(boundaries: list[dict], voice: Voice, duration: float) -> SpeechTiming | None:
@@ -228,7 +228,7 @@ def _gtts(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken:
         # gTTSError hides the network reason ("Probable cause: Unknown"); keep it.
         detail = f" ({type(cause).__name__}: {cause})" if cause else ""
         raise _ProviderFailed(f"{type(exc).__name__}: {exc}{detail}"[:500]) from exc
-    return _Spoken(_write_audio(audio, out_dir, "gtts", "mp3"))  # gTTS says nothing of its timing
+    return _Spoken(_write_audio(audio, out_dir, "gtts", "mp3")[0])  # gTTS says nothing of its timing
 
 
 def espeak_binary() -> str | None:
@@ -248,8 +248,8 @@ def _espeak(text: str, voice: Voice, out_dir: Path, timeout_s: float) -> _Spoken
         raise _ProviderFailed(exc.detail) from exc
     if len(speech.samples) == 0:
         raise _ProviderFailed("produced no audio")
+    # Written from samples we hold, so there is nothing for ffprobe to find out.
     out = speech.write_wav(out_dir / f"tts-espeak-{uuid.uuid4().hex[:12]}.wav")
-    _check_audio(out)
     return _Spoken(out, speech.timing(voice.language_code))
 
 
@@ -274,17 +274,16 @@ def _espeak_command(text: str, voice: Voice, out_dir: Path) -> Path:
     return out
 
 
-def _write_audio(audio: bytes, out_dir: Path, tag: str, ext: str) -> Path:
+def _write_audio(audio: bytes, out_dir: Path, tag: str, ext: str) -> tuple[Path, media.MediaInfo]:
     if not audio:
         raise _ProviderFailed("returned no audio")
     out = out_dir / f"tts-{tag}-{uuid.uuid4().hex[:12]}.{ext}"
     out.write_bytes(audio)
-    _check_audio(out)
-    return out
+    return out, _check_audio(out)
 
 
-def _check_audio(path: Path) -> None:
-    """The file must be audio ffprobe can read, with some duration."""
+def _check_audio(path: Path) -> media.MediaInfo:
+    """The file must be audio ffprobe can read, with some duration; returns what ffprobe read."""
     try:
         info = media.probe(path)
     except MediaError as exc:
@@ -293,6 +292,7 @@ def _check_audio(path: Path) -> None:
     if not info.has_audio or info.duration <= 0:
         path.unlink(missing_ok=True)
         raise _ProviderFailed("produced an empty audio file")
+    return info
 
 
 _PROVIDERS: dict[str, Callable[[str, Voice, Path, float], _Spoken]] = {
