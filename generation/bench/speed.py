@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -129,8 +128,3 @@ def render_command_speed(seconds: float = 9.0, resolution: str = "480p", runs: i
                     f"(target >= {COMMAND_TARGET_X_REALTIME:g}x); `render --help` {help_s:.2f} s (target < {HELP_TARGET_S:g} s) "
                     f"-> {'MET' if met else 'NOT MET'}"),
     }
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process (the benchmark renders in-process, like a worker)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)

@@ -16,9 +16,7 @@ import numpy as np
 from generation.pipeline import face as F
 from generation.pipeline.engines.native import cheeks, eyes, motion, mouth, teeth, warp
 from generation.pipeline.engines.native import shade as mouth_shade
-from generation.pipeline.engines.native.rig import (  # noqa: F401 - re-exported: the rig's names were animate's
-    CORNERS_IN,
-    CORNERS_OUT,
+from generation.pipeline.engines.native.rig import (
     EYES,
     LO_IN,
     LO_OUT,
@@ -26,7 +24,6 @@ from generation.pipeline.engines.native.rig import (  # noqa: F401 - re-exported
     UP_IN,
     UP_OUT,
     UPPER_INNER,
-    FaceRig,
     Life,
     build_rig,
     displace_points,

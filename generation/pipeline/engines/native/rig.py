@@ -16,9 +16,9 @@ import numpy as np
 from generation.pipeline import face as F
 from generation.pipeline.engines.native import head as head_model
 from generation.pipeline.engines.native import motion
+from generation.pipeline.engines.native.warp import MESH_POINTS
 from generation.pipeline.types import MouthParams
 
-MESH_POINTS = 468
 UP_IN = [191, 80, 81, 82, 13, 312, 311, 310, 415]
 LO_IN = [95, 88, 178, 87, 14, 317, 402, 318, 324]
 UP_OUT = [185, 40, 39, 37, 0, 267, 269, 270, 409]
@@ -57,6 +57,8 @@ class FaceRig:
     lip_ring: list = field(default_factory=list)  # mesh points inside the lips (between contours)
     lip_mix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (ring, 468) weights of the contour points
     smile_curve: float = 0.0  # pixels the closed lip seam's middle sits below the corners beyond a neutral mouth's (the photo's own smile)
+    lip_frac: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (9,) lip_u over half_width, -1..1: how far a column follows its corner
+    brow_inward: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) +-1: the face-x direction toward the nose for each brow point
 
 
 def _lip_ring(p: np.ndarray, loc: np.ndarray, lips: list[int]) -> tuple[list[int], np.ndarray]:
@@ -163,10 +165,13 @@ def build_rig(points: np.ndarray) -> FaceRig:
     pivot = mc + v * 0.9 * iod  # the neck: in-plane head motion rotates about it
     depth = pts[:MESH_POINTS, 2] if pts.shape[1] > 2 else np.zeros(len(p))
     head = head_model.build_head(np.column_stack([p, depth]), u, v, mc, iod)
+    half_width = 0.5 * float(cu[1] - cu[0])
     return FaceRig(rest=p, iod=iod, lip_ring=lip_ring, lip_mix=lip_mix, u=u, v=v, mouth_centre=mc, lip_gap=gap, lip_profile=profile,
-                   lip_u=loc[UP_IN, 0], half_width=0.5 * float(cu[1] - cu[0]), head=head, lid_gap=lid_gap, eye_width=eye_width,
+                   lip_u=loc[UP_IN, 0], half_width=half_width, head=head, lid_gap=lid_gap, eye_width=eye_width,
                    brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
-                   spread=spread, pivot=pivot, smile_curve=smile_curve)
+                   spread=spread, pivot=pivot, smile_curve=smile_curve,
+                   lip_frac=np.clip(loc[UP_IN, 0] / max(1e-6, half_width), -1, 1),
+                   brow_inward=-np.sign(to_face(u, v, p[brow_ids] - p[F.NOSE_TIP])[:, 0]))
 
 
 @dataclass(frozen=True)
@@ -250,9 +255,8 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
         disp[idx] = (sign * corner_du, corner_dv)
     for idx, sign in zip(CORNERS_OUT, (-1, 1)):
         disp[idx] = (sign * corner_du, corner_dv)
-    frac = np.clip(rig.lip_u / max(1e-6, rig.half_width), -1, 1)
     for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT):
-        disp[ids, 0] = np.abs(frac) * np.sign(frac) * corner_du
+        disp[ids, 0] = rig.lip_frac * corner_du
         disp[ids, 1] += (1 - prof) * corner_dv - 0.5 * cancel * prof  # columns near a corner follow it
 
     disp[rig.lip_ring] = rig.lip_mix @ disp
@@ -272,8 +276,7 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
     inner = rig.brow_inner
     disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * life.brow_inner * inner
-    inward = -np.sign(to_face(rig.u, rig.v, rig.rest[rig.brow_ids] - rig.rest[F.NOSE_TIP])[:, 0])
-    disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * inward
+    disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * rig.brow_inward
 
     # Everything else: its share of the jaw drop plus the drivers' residual motion.
     jaw_part = np.zeros_like(disp)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from generation.pipeline import face as F
-from generation.pipeline.engines.native.animate import FaceAnimator, Life, build_rig, displace_points
+from generation.pipeline.engines.native.animate import FaceAnimator
+from generation.pipeline.engines.native.rig import Life, build_rig, displace_points
 from generation.pipeline.measure.lipsync import mouth_aperture
 from generation.pipeline.types import PREPROCESS_MODES, MouthParams
 
