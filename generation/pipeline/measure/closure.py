@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generation.pipeline.speech.align import Alignment
 from generation.pipeline.speech.inventory import phone_info
 from generation.pipeline.speech.units import PAUSE, TimedUnit
 from generation.pipeline.types import AudioClip
@@ -38,6 +39,7 @@ class Reference:
     phones: list[TimedUnit]
     source: str  # "espeak-events" | "espeak-dtw" | "given"
     language: str = ""
+    alignment: Alignment | None = None  # the espeak-ng synthesis carried onto the audio: phone_timeline reuses it
 
 
 def closure_figures(aperture: np.ndarray, fps: float, phones: list[TimedUnit]) -> dict:
@@ -121,7 +123,11 @@ def reference_phones(clip: AudioClip, text: str, language: str | None = None) ->
                 best, lag = c, shift
     if best >= SAME_AUDIO_CORRELATION:
         offset = lag / 100.0
-        phones = [TimedUnit(p.text, max(0.0, p.start + offset), max(0.0, p.end + offset)) for p in synthesis.phones]
-        return Reference(phones, "espeak-events", lang)
-    aligned = align_transcript(clip.samples, clip.sample_rate, text, voice)
-    return Reference(aligned.phones, "espeak-dtw", lang)
+
+        def shifted(units: list[TimedUnit]) -> list[TimedUnit]:
+            return [TimedUnit(u.text, max(0.0, u.start + offset), max(0.0, u.end + offset)) for u in units]
+
+        phones = shifted(synthesis.phones)
+        return Reference(phones, "espeak-events", lang, Alignment(phones, shifted(synthesis.words), 1.0, synthesis))
+    aligned = align_transcript(clip.samples, clip.sample_rate, text, voice, synthesis=synthesis)
+    return Reference(aligned.phones, "espeak-dtw", lang, aligned)

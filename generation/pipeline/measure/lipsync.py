@@ -214,12 +214,14 @@ def lipsync_report(video: Path, text: str = "", work_dir: Path | None = None, *,
         clip = AudioClip(path=wav, samples=samples, sample_rate=rate)
         rms = frame_rms(samples, rate, fps, n)
         lag0, best, lag = lagged_correlation(aperture, rms)
-        timeline = phone_timeline(clip, text, language=language) if len(samples) else None
         ref = None
         if reference is not None:
             ref = Reference(list(reference), "given", language or "")
         elif text.strip() and len(samples):
             ref = reference_phones(clip, text, language)
+        # The reference's espeak-ng synthesis and alignment serve the timeline too: made once.
+        alignment = ref.alignment if ref is not None else None
+        timeline = phone_timeline(clip, text, language=language, alignment=alignment) if len(samples) else None
     report["audio"] = {
         "correlation_lag0": _num(lag0), "correlation_best": _num(best), "best_lag_frames": lag,
     }

@@ -118,9 +118,11 @@ def _confidence(a: np.ndarray, b: np.ndarray, path: np.ndarray) -> float:
     return float(np.clip(1.0 - on_path / max(unrelated, 1e-9), 0.0, 1.0))
 
 
-def align_transcript(samples: np.ndarray, sample_rate: int, text: str, voice: str) -> Alignment:
-    """Phone and word times of ``text`` in the audio, via an espeak-ng synthesis in ``voice``."""
-    synthesis = espeak.synthesize(text, voice)
+def align_transcript(samples: np.ndarray, sample_rate: int, text: str, voice: str,
+                     synthesis: EspeakSpeech | None = None) -> Alignment:
+    """Phone and word times of ``text`` in the audio, via an espeak-ng synthesis in ``voice``
+    (``synthesis``: that synthesis, when the caller already has it)."""
+    synthesis = synthesis or espeak.synthesize(text, voice)
     user = _resample(samples, sample_rate)
     ref = _resample(synthesis.samples, synthesis.sample_rate)
     fa, fb = features(ref), features(user)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from generation.pipeline.speech.inventory import phone_info
 from generation.pipeline.speech.phonemes import SILENCE, english_words, normalize_text
 from generation.pipeline.speech.units import PAUSE, SpeechTiming, TimedUnit
 from generation.pipeline.types import AudioClip, Phone, PhoneTimeline, Word
+
+if TYPE_CHECKING:
+    from generation.pipeline.speech.align import Alignment
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +157,12 @@ def _choose_language(text: str, language: str | None, notes: list[str]) -> tuple
     return guess.language, voice
 
 
-def _dtw_candidate(audio: AudioClip, text: str, voice: str, feats: FrameFeatures, notes: list[str]):
+def _dtw_candidate(audio: AudioClip, text: str, voice: str, feats: FrameFeatures, notes: list[str],
+                   alignment: Alignment | None = None):
     from generation.pipeline.speech.align import align_transcript
 
     try:
-        result = align_transcript(audio.samples, audio.sample_rate, text, voice)
+        result = alignment or align_transcript(audio.samples, audio.sample_rate, text, voice)
     except (EngineUnavailable, InvalidOption) as exc:
         notes.append(f"transcript alignment unavailable: {exc.detail}")
         return None
@@ -186,10 +191,11 @@ def _sphinx_candidate(pcm: bytes, text: str, feats: FrameFeatures, notes: list[s
     return aligned
 
 
-def _align_text(audio: AudioClip, text: str, language: str | None, feats: FrameFeatures, notes: list[str]):
+def _align_text(audio: AudioClip, text: str, language: str | None, feats: FrameFeatures, notes: list[str],
+                alignment: Alignment | None = None):
     """(phones, words, method) for known text, or None when nothing fits."""
     lang, voice = _choose_language(text, language, notes)
-    dtw = _dtw_candidate(audio, text, voice, feats, notes) if voice else None
+    dtw = _dtw_candidate(audio, text, voice, feats, notes, alignment) if voice else None
     fit_dtw = acoustic_fit(dtw[0], feats) if dtw else 0.0
     # PocketSphinx (English only) can win only by SPHINX_MARGIN: skip it when it cannot.
     english = lang.lower().startswith("en") and fit_dtw + SPHINX_MARGIN < 1.0
@@ -210,13 +216,14 @@ def _align_text(audio: AudioClip, text: str, language: str | None, feats: FrameF
 
 
 def phone_timeline(audio: AudioClip, text: str = "", *, language: str | None = None, transcribe_words: bool = False,
-                   timing: SpeechTiming | None = None) -> PhoneTimeline:
+                   timing: SpeechTiming | None = None, alignment: Alignment | None = None) -> PhoneTimeline:
     """The phones of ``audio`` covering [0, duration] without gaps or overlaps.
 
     ``timing`` (from the TTS that made the audio) is used as it is. Otherwise
     ``text`` (what is said) in ``language`` (BCP-47; detected when None) is
-    aligned; without text the phones are decoded from the audio, and
-    ``transcribe_words`` also recognises (English) words for captions.
+    aligned (``alignment``: align.align_transcript's result for that text, when
+    the caller already has it); without text the phones are decoded from the
+    audio, and ``transcribe_words`` also recognises (English) words for captions.
     """
     if audio.sample_rate != media.SPEECH_SAMPLE_RATE_HZ:
         raise MediaError(f"speech must be {media.SPEECH_SAMPLE_RATE_HZ} Hz (use load_audio), got {audio.sample_rate}")
@@ -240,7 +247,7 @@ def phone_timeline(audio: AudioClip, text: str = "", *, language: str | None = N
         phones_raw, method = energy_phones(feats, duration), "energy"
     if phones_raw is None and text.strip():
         if normalize_text(text, "xx"):
-            aligned = _align_text(audio, text, language, feats, notes)
+            aligned = _align_text(audio, text, language, feats, notes, alignment)
             if aligned is not None:
                 phones_raw, words_raw, method = aligned
             else:

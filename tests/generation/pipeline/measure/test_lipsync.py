@@ -125,7 +125,9 @@ def test_closure_figures_count_bilabials_and_tongue_consonants():
     assert closure_figures(np.full(n, np.nan), fps, phones)["closure_rate"] is None
 
 
-def test_reference_is_the_synthesiser_itself_or_its_warp(tmp_path):
+def test_reference_is_the_synthesiser_itself_or_its_warp(tmp_path, monkeypatch):
+    from generation.pipeline.speech import espeak
+
     speech = espeak_speech(PHRASES["ru"], "ru")
     clip = load_audio(speech.write_wav(tmp_path / "ru.wav"), tmp_path / "a")
     same = reference_phones(clip, PHRASES["ru"], "ru")
@@ -133,8 +135,15 @@ def test_reference_is_the_synthesiser_itself_or_its_warp(tmp_path):
     assert [p.text for p in same.phones] == [p.text for p in speech.phones]
     other = espeak_speech(PHRASES["ru"], "ru+f3", rate_wpm=140)
     clip = load_audio(other.write_wav(tmp_path / "ru_f3.wav"), tmp_path / "b")
+    calls = []
+    synthesize = espeak.synthesize
+    monkeypatch.setattr(espeak, "synthesize", lambda *a, **k: calls.append(a) or synthesize(*a, **k))
     warped = reference_phones(clip, PHRASES["ru"])
     assert warped.source == "espeak-dtw" and warped.language == "ru"
+    # One synthesis serves the reference and the report's timeline.
+    timeline = phone_timeline(clip, PHRASES["ru"], alignment=warped.alignment)
+    assert len(calls) == 1 and timeline.method == "align-dtw"
+    assert [p.label for p in timeline.phones if p.label != "SIL"] == [p.text for p in warped.phones if p.text != PAUSE]
 
 
 def _pooled(results):

@@ -5,7 +5,7 @@ import pytest
 
 from generation.pipeline.speech import align
 from generation.pipeline.speech.inventory import is_bilabial
-from tests.media_factory import espeak_speech
+from tests.media_factory import PHRASES, espeak_speech
 
 LONGER = {
     "ru": "Доброе утро, меня зовут Пакса. Я могу произнести любую фразу, и мои губы будут следовать.",
@@ -48,3 +48,16 @@ def test_unrelated_text_scores_lower():
     right = align.align_transcript(upload.samples, upload.sample_rate, LONGER["ru"], "ru")
     wrong = align.align_transcript(upload.samples, upload.sample_rate, "Сегодня на улице идёт сильный дождь и снег.", "ru")
     assert wrong.confidence < right.confidence
+
+
+def test_a_synthesis_the_caller_has_is_not_made_again(monkeypatch):
+    upload = espeak_speech(PHRASES["es"], "es+f3", rate_wpm=150)
+    made = align.align_transcript(upload.samples, upload.sample_rate, PHRASES["es"], "es")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("synthesised again")
+
+    monkeypatch.setattr(align.espeak, "synthesize", refuse)
+    reused = align.align_transcript(upload.samples, upload.sample_rate, PHRASES["es"], "es", synthesis=made.synthesis)
+    assert reused.synthesis is made.synthesis
+    assert [(p.text, p.start, p.end) for p in reused.phones] == [(p.text, p.start, p.end) for p in made.phones]

@@ -225,9 +225,10 @@ def test_audio_alone_finds_bilabials_in_other_languages(tmp_path):
         assert_contiguous(timeline)
         recall.append(_bilabial_recall(speech.phones, timeline))
         false.append(_false_bilabials(speech.phones, timeline))
-    # Signal closures the decoder contradicts are dropped: fewer false presses (the old 0.21 mean)
-    # at the cost of some recall (0.70 before).
-    assert np.mean(recall) >= 0.4 and np.mean(false) <= 0.19, (recall, false)
+    # Dips judged by their spectrum (closures.py): 0.77 of the bilabials at 0.21 false overlaps
+    # (0.40 and 0.19 with the decoder's veto before). Overlaps here include tongue consonants right
+    # next to a bilabial, which the closure figures do not judge.
+    assert np.mean(recall) >= 0.7 and np.mean(false) <= 0.25, (recall, false)
 
 
 @pytest.mark.slow
@@ -244,41 +245,6 @@ def test_pocketsphinx_wins_where_it_fits_better(tmp_path):
     fit = acoustic_fit([(p.label, p.start, p.end) for p in timeline.phones], __import__(
         "generation.pipeline.speech.energy", fromlist=["analyse"]).analyse(clip.samples, clip.sample_rate))
     assert 0.8 < fit <= 1.0
-
-
-def _two_stops() -> np.ndarray:
-    """Vowel, a closure released dark (low burst: labial-like), vowel, one released bright (alveolar-like), vowel."""
-    rate, rng = 16000, np.random.default_rng(1)
-
-    def part(kind: str, seconds: float) -> np.ndarray:
-        t = np.arange(int(seconds * rate)) / rate
-        noise = rng.standard_normal(len(t))
-        if kind == "vowel":
-            return 0.3 * sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 12))
-        if kind == "gap":
-            return 1e-4 * noise
-        return 0.3 * (np.convolve(noise, np.ones(16) / 16, mode="same") if kind == "dark" else np.diff(noise, prepend=0.0))
-
-    layout = [("vowel", 0.25), ("gap", 0.06), ("dark", 0.015), ("vowel", 0.25), ("gap", 0.06), ("bright", 0.015), ("vowel", 0.25)]
-    return np.concatenate([part(k, s) for k, s in layout]).astype(np.float32)
-
-
-def test_signal_closures_need_a_dark_release_the_decoder_does_not_contradict():
-    from generation.pipeline.speech.closures import find_dips, mark_closures
-
-    samples = _two_stops()
-    dips = find_dips(samples, 16000)
-    assert len(dips) == 2 and dips[0][2] < dips[1][2]  # the low burst is the darker release
-    (s1, e1, _), (s2, e2, _) = dips
-    heard_vowels = [("AA", 0.0, s1), ("K", s1, e1), ("AA", e1, s2), ("K", s2, e2), ("AA", e2, 0.9)]
-    phones, found = mark_closures(heard_vowels, samples, 16000)
-    assert found == 1
-    closed = [(s, e) for lab, s, e in phones if is_bilabial(lab)]
-    assert len(closed) == 1 and s1 <= closed[0][0] < closed[0][1] == pytest.approx(e1)  # held up to the release
-    # The decoder heard a front tongue consonant there, or a pause after it: no closure.
-    for heard in ([("AA", 0.0, s1), ("T", s1, e1 + 0.03), ("AA", e1 + 0.03, 0.9)],
-                  [("AA", 0.0, s1), ("K", s1, e1), (SILENCE, e1, 0.9)]):
-        assert mark_closures(heard, samples, 16000)[1] == 0
 
 
 def test_allphone_does_not_depend_on_what_was_decoded_before(speech_clip):
