@@ -46,6 +46,28 @@ def _face_mesh():
     return _mesh
 
 
+def preload() -> threading.Thread | None:
+    """Import MediaPipe (~0.5 s) and build the mesh graph on a background thread (None: already built).
+
+    The render calls this before it waits on the TTS and ffmpeg, so those waits do the
+    import instead of the face stage after them. Failures are left for ``detect_face``
+    (or the native engine's availability) to report.
+    """
+    if _mesh is not None:
+        return None
+    thread = threading.Thread(target=_preload, name="face-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload() -> None:
+    try:
+        with _mesh_lock:
+            _face_mesh()
+    except Exception:  # noqa: BLE001 - reported where the mesh is used
+        logger.debug("preloading the face mesh failed", exc_info=True)
+
+
 def detect_face(image_bgr: np.ndarray) -> FaceAnalysis | None:
     """The 478-point mesh of the most prominent face, or None when there is none."""
     import cv2

@@ -168,26 +168,71 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
-def _mp4(video, audio, out: Path, duration: float, encoding: Encoding, **extra):
-    """The output node every rendered MP4 shares: H.264 yuv420p + AAC, cut to the audio, +faststart."""
+def _aac(encoding: Encoding) -> dict:
+    """The output's audio codec options: AAC at 44.1 kHz."""
+    return {"acodec": "aac", "audio_bitrate": encoding.audio_bitrate, "ar": OUTPUT_AUDIO_RATE_HZ}
+
+
+def _mp4(video, audio, out: Path, duration: float, encoding: Encoding, *, audio_encoded: bool = False, **extra):
+    """The output node every rendered MP4 shares: H.264 yuv420p + AAC, cut to the audio, +faststart.
+
+    ``audio_encoded``: the audio input already is that AAC track (``AudioEncode``), copied as is.
+    """
     return ffmpeg.output(
         video, audio, str(out),
         vcodec="libx264", preset=encoding.preset, crf=encoding.crf, pix_fmt="yuv420p", threads=encoding.threads,
-        acodec="aac", audio_bitrate=encoding.audio_bitrate, ar=OUTPUT_AUDIO_RATE_HZ,
+        **({"acodec": "copy"} if audio_encoded else _aac(encoding)),
         t=f"{duration:.3f}", movflags="+faststart", **extra,
     )
 
 
+class AudioEncode:
+    """The output's AAC track, encoded from the speech WAV by an ffmpeg running in the background.
+
+    Started once the speech is normalised, it runs on the other core while the speech and
+    the face are analysed; the frame encoder then copies the track instead of encoding it
+    beside x264 (AAC costs about as much CPU as x264 at 480p ultrafast). Use as a context
+    manager: ``path()`` waits for the file, the exit stops an ffmpeg still running.
+    """
+
+    def __init__(self, wav: Path, out: Path, *, encoding: Encoding = Encoding()):
+        self.out = out
+        self.args = _compile(ffmpeg.input(str(wav))["a:0"].output(str(out), **_aac(encoding)))
+        self._proc: Optional[subprocess.Popen] = None
+        self._error: Optional[MediaError] = None
+
+    def __enter__(self) -> AudioEncode:
+        self._proc = _spawn(self.args, stdout=subprocess.DEVNULL)
+        return self
+
+    def path(self) -> Path:
+        """The finished AAC file (waits for it); MediaError if ffmpeg failed."""
+        if self._error is None and self._proc.returncode is None:
+            _, stderr = self._proc.communicate()
+            if self._proc.returncode != 0:
+                text = stderr.decode(errors="replace")
+                self._error = MediaError(f"ffmpeg (audio encode) failed: {_last_line(text, self.args)}", stderr=text)
+        if self._error is not None:
+            raise self._error
+        return self.out
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._proc.returncode is None:
+            self._proc.kill()
+            self._proc.communicate()
+
+
 def still_video(image_path: Path, audio_path: Path, out: Path, *, fps: int, size: tuple[int, int], duration: float,
-                encoding: Encoding = Encoding()) -> Path:
-    """One image held for the whole audio."""
+                encoding: Encoding = Encoding(), audio_encoded: bool = False) -> Path:
+    """One image held for the whole audio (``audio_encoded``: ``audio_path`` is an ``AudioEncode`` track)."""
     w, h = size
     video = (
         ffmpeg.input(str(image_path), loop=1, framerate=fps)["v:0"]
         .filter("scale", w, h, flags="lanczos").filter("setsar", 1).filter("format", "yuv420p")
     )
     audio = ffmpeg.input(str(audio_path))["a:0"]
-    run(_compile(_mp4(video, audio, out, duration, encoding, r=fps, tune="stillimage")), what="ffmpeg (still video)")
+    node = _mp4(video, audio, out, duration, encoding, audio_encoded=audio_encoded, r=fps, tune="stillimage")
+    run(_compile(node), what="ffmpeg (still video)")
     return out
 
 
@@ -195,11 +240,12 @@ class FrameEncoder:
     """Frames piped as raw video into ffmpeg, muxed with the audio. No frame files.
 
     Use as a context manager; ``write`` each BGR frame, and the exit finishes the
-    file (or kills ffmpeg and removes the partial file on error).
+    file (or kills ffmpeg and removes the partial file on error). ``audio_encoded``:
+    ``audio_path`` is an ``AudioEncode`` track, copied as is.
     """
 
     def __init__(self, out: Path, *, size: tuple[int, int], fps: int, audio_path: Path, duration: float,
-                 encoding: Encoding = Encoding()):
+                 encoding: Encoding = Encoding(), audio_encoded: bool = False):
         self.out, self.size, self.fps = out, size, fps
         w, h = size
         # Frames go down the pipe as yuv420p, converted here by OpenCV (BT.601
@@ -209,7 +255,7 @@ class FrameEncoder:
         self._yuv = w % 2 == 0 and h % 2 == 0
         frames = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="yuv420p" if self._yuv else "bgr24", s=f"{w}x{h}", framerate=fps)
         audio = ffmpeg.input(str(audio_path))["a:0"]
-        self.args = _compile(_mp4(frames["v:0"], audio, out, duration, encoding))
+        self.args = _compile(_mp4(frames["v:0"], audio, out, duration, encoding, audio_encoded=audio_encoded))
         self._proc: Optional[subprocess.Popen] = None
         self._stderr: list[bytes] = []
         self.frames_written = 0

@@ -66,6 +66,8 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     timings: dict[str, float] = {}
     result_notes: list[str] = []
 
+    # MediaPipe (for step 4) imports on a thread while steps 1-2 wait on the TTS and ffmpeg.
+    face_stage.preload()
     # 1. Speech synthesis, when the user sent text and no audio.
     with _timed(timings, "tts"):
         spoken = _speech_source(request, hooks, _span(progress, SPAN_TTS))
@@ -77,38 +79,41 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
         audio = speech.load_audio(spoken.path, request.work_dir)
         if audio.duration < 0.2:
             raise InvalidInput(f"The audio is {audio.duration:.2f} s long; at least 0.2 s of speech is needed.")
-    # 3. Timed phones: the TTS's own timings, else the known words aligned in their
-    # language, else phones decoded from the audio (allphone), else energy.
-    with _timed(timings, "phones"):
-        progress(SPAN_PHONES[0], "Aligning speech")
-        known_text = request.text or request.transcript
-        # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
-        transcribe = not known_text and request.captions in ("file", "burn")
-        language, language_source = _speech_language(request, spoken, known_text)
-        timeline = speech.phone_timeline(audio, known_text, language=language or None, transcribe_words=transcribe,
-                                         timing=spoken.timing)
-        lip_sync = {"method": timeline.method, "language": language, "language_source": language_source,
-                    "notes": list(timeline.notes)}
-    # 4. Face analysis of the source image, once (plus its expression at rest).
-    with _timed(timings, "face"):
-        progress(SPAN_FACE[0], "Analysing face")
-        image_path = request.image_path or _default_avatar(request, hooks)
-        image = _read_image(image_path)
-        face = face_stage.detect_face(image)
-        expression = None
-        if face is not None and hooks.estimate_expression is not None and request.expression_engine != "none":
-            expression = hooks.estimate_expression(image, request.expression_engine)
-            if expression:
-                request.expression = expression.get("result", {}).get("blendshapes")
-        geometry = face_stage.output_geometry(face, (image.shape[1], image.shape[0]), request.preprocess, request.resolution)
-    frame_count = max(1, int(round(audio.duration * request.fps)))
-    inp = EngineInput(request=request, image=image, audio=audio, timeline=timeline, face=face, geometry=geometry, frame_count=frame_count)
+    # The output's AAC track encodes on the other core while the speech and face are analysed.
+    with media.AudioEncode(audio.path, request.work_dir / "audio.m4a", encoding=request.encoding) as audio_track:
+        # 3. Timed phones: the TTS's own timings, else the known words aligned in their
+        # language, else phones decoded from the audio (allphone), else energy.
+        with _timed(timings, "phones"):
+            progress(SPAN_PHONES[0], "Aligning speech")
+            known_text = request.text or request.transcript
+            # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
+            transcribe = not known_text and request.captions in ("file", "burn")
+            language, language_source = _speech_language(request, spoken, known_text)
+            timeline = speech.phone_timeline(audio, known_text, language=language or None, transcribe_words=transcribe,
+                                             timing=spoken.timing)
+            lip_sync = {"method": timeline.method, "language": language, "language_source": language_source,
+                        "notes": list(timeline.notes)}
+        # 4. Face analysis of the source image, once (plus its expression at rest).
+        with _timed(timings, "face"):
+            progress(SPAN_FACE[0], "Analysing face")
+            image_path = request.image_path or _default_avatar(request, hooks)
+            image = _read_image(image_path)
+            face = face_stage.detect_face(image)
+            expression = None
+            if face is not None and hooks.estimate_expression is not None and request.expression_engine != "none":
+                expression = hooks.estimate_expression(image, request.expression_engine)
+                if expression:
+                    request.expression = expression.get("result", {}).get("blendshapes")
+            geometry = face_stage.output_geometry(face, (image.shape[1], image.shape[0]), request.preprocess, request.resolution)
+        frame_count = max(1, int(round(audio.duration * request.fps)))
+        inp = EngineInput(request=request, image=image, audio=audio, timeline=timeline, face=face, geometry=geometry,
+                          frame_count=frame_count)
 
-    # 5-7. The engine chain, background and encoding: the first engine that
-    # produces a complete video wins; every skip or failure is recorded.
-    chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
-    with _timed(timings, "render"):
-        engine_name = _run_chain(chain, skipped, inp, progress, hooks, result_notes)
+        # 5-7. The engine chain, background and encoding: the first engine that
+        # produces a complete video wins; every skip or failure is recorded.
+        chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
+        with _timed(timings, "render"):
+            engine_name = _run_chain(chain, skipped, inp, audio_track, progress, hooks, result_notes)
     # 8. Captions from the word timings (when the words are known), burned in on request.
     with _timed(timings, "captions"):
         vtt, srt, captions_note = _captions(request, timeline, known_text, progress)
@@ -121,8 +126,8 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     )
 
 
-def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInput, progress: ProgressFn,
-               hooks: RenderHooks, notes: list[str]) -> str:
+def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInput, audio_track: media.AudioEncode,
+               progress: ProgressFn, hooks: RenderHooks, notes: list[str]) -> str:
     for engine in chain:
         availability = engine.availability()
         if not availability.available:
@@ -138,7 +143,7 @@ def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInp
             stream = engine.render(inp, prepare)
             # Lazy engines may still report while frames flow; the frame loop owns progress then.
             prepare.close()
-            _encode(stream, inp, engine.name, progress, hooks)
+            _encode(stream, inp, audio_track, engine.name, progress, hooks)
             notes.extend(stream.notes)
             return engine.name
         except JobCancelled:
@@ -152,8 +157,10 @@ def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInp
     raise EngineFailed("Every engine failed: " + "; ".join(f"{s.engine}: {s.reason}" for s in skipped))
 
 
-def _encode(stream: FrameStream, inp: EngineInput, engine_name: str, progress: ProgressFn, hooks: RenderHooks) -> None:
+def _encode(stream: FrameStream, inp: EngineInput, audio_track: media.AudioEncode, engine_name: str, progress: ProgressFn,
+            hooks: RenderHooks) -> None:
     request = inp.request
+    audio_path = audio_track.path()
     size = inp.geometry.size
     background = None
     if request.background.mode != "none" and hooks.background_stage is not None:
@@ -168,12 +175,12 @@ def _encode(stream: FrameStream, inp: EngineInput, engine_name: str, progress: P
 
             cv2.imwrite(str(still_png), frame)
             progress(SPAN_FRAMES[0], "Encoding video")
-            media.still_video(still_png, inp.audio.path, request.output_path, fps=request.fps, size=size,
-                              duration=inp.audio.duration, encoding=request.encoding)
+            media.still_video(still_png, audio_path, request.output_path, fps=request.fps, size=size,
+                              duration=inp.audio.duration, encoding=request.encoding, audio_encoded=True)
             return
         frames_progress = _span(progress, SPAN_FRAMES)
         every = max(1, request.fps // 4)
-        with media.FrameEncoder(request.output_path, size=size, fps=request.fps, audio_path=inp.audio.path,
+        with media.FrameEncoder(request.output_path, size=size, fps=request.fps, audio_path=audio_path, audio_encoded=True,
                                 duration=inp.audio.duration, encoding=request.encoding) as encoder:
             for index, frame in enumerate(stream.frames):
                 if index >= inp.frame_count:

@@ -108,3 +108,23 @@ def test_batch_rows_take_a_language_column(tmp_path, astronaut_path, short_speec
     assert result.returncode != 0
     assert "language: Value error, 'Klingon!' is not a BCP-47 language tag" in result.stdout
     assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_only_the_command_process_freezes_its_heap(tmp_path):
+    """run_from_argv (its own process) freezes the heap for a quick exit; call_command (tests, code) never does."""
+    import gc
+
+    from django.core.management import CommandError, call_command
+
+    before = gc.get_freeze_count()
+    with pytest.raises(CommandError, match="--out is required"):
+        call_command("render")
+    assert gc.get_freeze_count() == before
+    script = ("import gc, os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'paksatalker_site.settings'); django.setup()\n"
+              "from generation.management.commands.render import Command\n"
+              "try:\n    Command().run_from_argv(['manage.py', 'render', '--help'])\nexcept SystemExit:\n    pass\n"
+              "print('frozen', gc.get_freeze_count())")
+    env = {"PAKSA_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.rsplit("frozen", 1)[1]) > 10_000

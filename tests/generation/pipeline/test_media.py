@@ -145,3 +145,40 @@ def test_burn_in_without_a_font_keeps_libass_defaults(tmp_path, monkeypatch):
     media.burn_subtitles(tmp_path / "in.mp4", srt, tmp_path / "out.mp4")
     graph = commands[0][commands[0].index("-filter_complex") + 1]
     assert "fontsdir" not in graph and "FontName" not in graph and "force_style" in graph
+
+
+def test_audio_encoded_ahead_is_copied_into_the_video(tmp_path, speech):
+    with media.AudioEncode(speech, tmp_path / "audio.m4a") as track:
+        aac = track.path()
+        assert track.path() == aac  # waits once
+    info = media.probe(aac)
+    assert info.audio_codec == "aac" and not info.has_video and abs(info.duration - 2.0) < 0.1
+    frames = _frames(50)
+    out = tmp_path / "copied.mp4"
+    with media.FrameEncoder(out, size=(96, 64), fps=FPS, audio_path=aac, audio_encoded=True, duration=2.0) as encoder:
+        assert encoder.args[encoder.args.index("-acodec") + 1] == "copy"
+        for frame in frames:
+            encoder.write(frame)
+    video = media.probe(out)
+    assert video.audio_codec == "aac" and video.nb_frames == 50 and abs(video.duration - 2.0) < 0.1
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "still.png"), np.full((64, 64, 3), 90, np.uint8))
+    still = media.still_video(tmp_path / "still.png", aac, tmp_path / "still.mp4", fps=FPS, size=(64, 64), duration=2.0,
+                              audio_encoded=True)
+    assert media.probe(still).audio_codec == "aac" and abs(media.probe(still).duration - 2.0) < 0.1
+
+
+def test_audio_encode_failure_names_the_file_only_and_stops_cleanly(tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"\x00junk" * 100)
+    with media.AudioEncode(junk, tmp_path / "audio.m4a") as track:
+        with pytest.raises(MediaError) as caught:
+            track.path()
+        with pytest.raises(MediaError):  # asked again (the next engine): the same answer
+            track.path()
+    assert "audio encode" in caught.value.detail and str(tmp_path) not in caught.value.detail
+    # Left without waiting (the render failed earlier): the exit stops ffmpeg.
+    with media.AudioEncode(junk, tmp_path / "other.m4a") as track:
+        proc = track._proc
+    assert proc.returncode is not None

@@ -80,3 +80,27 @@ def test_face_warp_is_identity_at_rest_and_head_motion_spares_the_border():
     m = fw.maps(dst, head)
     assert m[66 - 3 - y0, 80 + 4 - x0, 1] == pytest.approx(60, abs=0.6)
 
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_skirt_is_the_same_delaunay_as_scipys(seed):
+    """A jittered oval inside a ring of anchors (as the animator builds it) gives scipy's triangles exactly."""
+    rng = np.random.default_rng(seed)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 30))
+    radii = rng.uniform(60, 80, 30)
+    oval_pts = np.stack([200 + radii * np.cos(angles), 200 + 1.3 * radii * np.sin(angles)], 1)
+    ring = 200 + (oval_pts - 200) * 1.22
+    anchors = warp.anchor_ring((60, 40, 340, 360))
+    inner = rng.uniform(170, 230, (5, 2))  # stands in for the face mesh (ignored by the skirt)
+    points = np.concatenate([inner, oval_pts, ring, anchors]).astype(np.float32)
+    oval = list(range(5, 35))
+    skirt = warp.skirt_triangles(points, oval, 35)
+    from scipy.spatial import Delaunay
+
+    idx = np.array(oval + list(range(35, len(points))))
+    reference = {tuple(sorted(t)) for t in idx[Delaunay(points[idx].astype(np.float64)).simplices]}
+    got = {tuple(sorted(t)) for t in skirt}
+    # Every Delaunay triangle that reaches past the oval is kept; only oval-only ones inside it are dropped.
+    assert got <= reference and len(got) == len(skirt)
+    assert {t for t in reference if max(t) >= 35} <= got
+    assert len(got) > 60 and skirt.min() >= 5  # the mesh stand-ins take no part
