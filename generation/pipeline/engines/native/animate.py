@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 LIP_PUSH = 0.035  # inner-lip control points sit this far (IOD units) inside the lips
 _CENTRE_LOWER = 14  # lower inner-lip midpoint: the jaw's reference
 FROWN_FULL = 1.5  # brow_inner pull (negative) at which the frown lines are fully drawn
+BROW_SHADOW_FULL = 1.5  # brow lowering (negative brow_raise) at which the brows' shadow is fully drawn
 JAW_TEETH = 0.9  # share of the lower lip's drop the lower teeth follow
+SMILE_DAMP = 0.3  # a photo smiling fully keeps this share of a happy smile out
 
 
 class FaceAnimator:
@@ -54,8 +56,9 @@ class FaceAnimator:
         n = max(frame_count, len(energy_track))
         self.plan = motion.plan_motion(n, fps, energy_track, emotion=emotion, style=style, seed=seed)
         self.life_enabled = life
-        self.source_smile = motion.source_smile(expression)
-        self.smile_damp = 1.0 - self.source_smile
+        self.source_smile = motion.source_smile(expression, rig.smile_curve / rig.iod)
+        # A photo that already smiles smiles on less (but still a little: cheeks up, a wider mouth).
+        self.smile_damp = 1.0 - SMILE_DAMP * self.source_smile
 
         self.box = warp.region_box(face.bbox, animate_margin, (w, h))
         bx0, by0, bx1, by1 = self.box
@@ -105,8 +108,9 @@ class FaceAnimator:
         self.palette = mouth.sample_palette(self.base, rig.rest[F.LIPS_OUTER], rig.rest[F.LIPS_INNER], cheek_spots, 0.08 * rig.iod)
         up = -rig.v
         self.lid_colours = {}
-        for name, (c, upper, _) in EYES.items():
-            lid, lash = motion.sample_lid_colours(self.base, rig.rest[[c[0]] + upper + [c[1]]], up, rig.iod)
+        self._upper_lids = {name: np.array([c[0]] + upper + [c[1]]) for name, (c, upper, _) in EYES.items()}  # corner to corner
+        for name, ids in self._upper_lids.items():
+            lid, lash = motion.sample_lid_colours(self.base, rig.rest[ids], up, rig.iod)
             # The crease above the lid is shadowed; lean on the lit cheek skin.
             self.lid_colours[name] = (0.5 * lid + 0.5 * self.palette.skin, lash)
         self.eyes = eyes.EyePainter(self.base, face.points)
@@ -118,6 +122,7 @@ class FaceAnimator:
         self.dentition = teeth.build_dentition(closed_loc, rig.head.rest3[UPPER_INNER, 2], rig.iod, rig.half_width)
         self.folds = cheeks.FoldPainter(rig.rest, rig.iod, rig.u, rig.v, strength_scale=self.smile_damp)
         self.frowns = cheeks.FrownPainter(rig.rest, rig.iod, rig.u, rig.v)
+        self.brow_shadow = cheeks.BrowShadowPainter(rig.rest, rig.iod, rig.u, rig.v)
         mouth_shade.available()  # compile (first run on this machine) or load the shader now, not mid-stream
         logger.debug("FaceAnimator: box=%s step=%d triangles=%d iod=%.1f", self.box, step, len(triangles), rig.iod)
 
@@ -187,12 +192,13 @@ class FaceAnimator:
             for name, ids in self._eye_contours.items():
                 self.eyes.paint(roi, (x0, y0), name, pts[ids], carried[ids], gaze)
         if life.blink > 0.02:
-            for name, (c, upper_ids, _) in EYES.items():
-                ids = [c[0]] + upper_ids + [c[1]]
+            for name, ids in self._upper_lids.items():
                 lid, lash = self.lid_colours[name]
                 motion.paint_lid(roi, (x0, y0), carried[ids], pts[ids], lid, lash, life.blink, rig.iod, -rig.v)
         if life.smile > 0:
             self.folds.paint(roi, (x0, y0), pts, life.smile)
         if life.brow_inner < 0:  # brows pulled down and in crease the skin between them
             self.frowns.paint(roi, (x0, y0), pts, -life.brow_inner / FROWN_FULL)
+        if life.brow_raise < 0 and life.brow_inner < 0:  # brows drawn down and together bunch and darken (anger)
+            self.brow_shadow.paint(roi, (x0, y0), pts, -life.brow_raise / BROW_SHADOW_FULL)
         return out

@@ -53,16 +53,22 @@ class EmotionPose:
 EMOTION_POSES = {
     "neutral": EmotionPose(),
     "happy": EmotionPose(smile=1.2, brow_raise=0.15, lid_open=-0.6, cheek=1.0),
-    "sad": EmotionPose(smile=-1.8, brow_inner=2.0, brow_raise=-0.4, lid_open=-1.3, lower_lip_up=0.05, gaze_down=0.12, unsmile=1.0),
-    "angry": EmotionPose(smile=-1.0, brow_raise=-1.7, brow_inner=-2.0, lid_open=-0.6, lip_press=0.4, unsmile=0.5),
+    # Sad: inner brow ends well up (the oblique brows), heavy upper lids, eyes down, corners down.
+    "sad": EmotionPose(smile=-1.8, brow_inner=3.0, brow_raise=0.2, lid_open=-1.5, gaze_down=0.2, unsmile=1.0),
+    "angry": EmotionPose(smile=-1.0, brow_raise=-2.1, brow_inner=-2.2, lid_open=-0.8, lip_press=0.4, unsmile=1.0),
     "surprised": EmotionPose(brow_raise=1.5, brow_inner=0.3, lid_open=1.1, jaw=0.15),
 }
 
 
-def source_smile(expression: dict | None) -> float:
-    """How much the photo already smiles (0..1) from its ARKit blendshapes."""
+GEOMETRIC_FULL_SMILE = 0.14  # a closed-lip seam this far (IOD units) below a neutral mouth's reads as a full smile
+
+
+def source_smile(expression: dict | None, smile_curve_iod: float = 0.0) -> float:
+    """How much the photo already smiles (0..1): from its ARKit blendshapes when an expression
+    engine read them, else from the mesh (how far the lip seam's middle sags below its corners,
+    ``rig.smile_curve`` over the inter-ocular distance)."""
     if not expression:
-        return 0.0
+        return float(np.clip(smile_curve_iod / GEOMETRIC_FULL_SMILE, 0.0, 1.0))
     vals = [float(expression.get(k, 0.0) or 0.0) for k in ("mouthSmileLeft", "mouthSmileRight")]
     return float(np.clip(np.mean(vals), 0.0, 1.0))
 

@@ -11,7 +11,7 @@ and drops the lower ones with the jaw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,16 @@ class Dentition:
     lower_q: np.ndarray
     upper_len: float
     lower_len: float
+    stacked: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # upper edge, lower edge, upper and lower bounds, in one array
+    splits: tuple[int, int, int] = (0, 0, 0)  # where ``stacked`` changes part
+
+    @staticmethod
+    def of(upper_edge, lower_edge, upper_bounds, upper_q, lower_bounds, lower_q, upper_len, lower_len) -> Dentition:
+        """A dentition with its parts also stacked once (``place`` turns them all in one go each frame)."""
+        parts = (upper_edge, lower_edge, upper_bounds, lower_bounds)
+        k1, k2, k3 = (int(k) for k in np.cumsum([len(p) for p in parts[:3]]))
+        return Dentition(upper_edge, lower_edge, upper_bounds, upper_q, lower_bounds, lower_q, upper_len, lower_len,
+                         np.concatenate(parts), (k1, k2, k3))
 
 
 @dataclass(frozen=True)
@@ -93,16 +103,14 @@ def build_dentition(closed_line: np.ndarray, depth_line: np.ndarray, iod: float,
     lower = np.column_stack([a, lower_v, depth + 0.02 * iod])
     ub = np.column_stack([up_pos, np.interp(up_pos, a, upper_v), np.interp(up_pos, a, depth)])
     lb = np.column_stack([lo_pos, np.interp(lo_pos, a, lower_v), np.interp(lo_pos, a, depth)])
-    return Dentition(upper_edge=upper, lower_edge=lower, upper_bounds=ub, upper_q=up_q, lower_bounds=lb, lower_q=lo_q,
-                     upper_len=UPPER_LENGTH * iod, lower_len=LOWER_LENGTH * iod)
+    return Dentition.of(upper, lower, ub, up_q, lb, lo_q, UPPER_LENGTH * iod, LOWER_LENGTH * iod)
 
 
 def place(dent: Dentition, head, yaw: float, pitch: float, jaw_drop: float, matrix: np.ndarray | None) -> TeethFrame:
     """The teeth in frame pixels: turned with the head (``head``: a ``head.HeadModel``), the lower ones dropped by ``jaw_drop`` px."""
-    parts = (dent.upper_edge, dent.lower_edge, dent.upper_bounds, dent.lower_bounds)
-    points3 = np.concatenate(parts)
+    points3 = dent.stacked
     d = points3[:, :2] + head.displacement(yaw, pitch, points3)
-    k1, k2, k3 = np.cumsum([len(p) for p in parts[:3]])
+    k1, k2, k3 = dent.splits
     d[k1:k2, 1] += jaw_drop
     d[k3:, 1] += jaw_drop
     pts = head.origin + d[:, :1] * head.u + d[:, 1:] * head.v

@@ -50,14 +50,19 @@ SHORT_PAUSE_DOMINANCE = 0.03  # short pauses keep the neighbours' shape
 SUBSAMPLES = 4  # evaluations per output frame, averaged (no aliasing of short phones)
 SMOOTH_SIGMA_S = 0.015
 BILABIAL_LEAD_S = 0.02  # the lips are shut this long before a bilabial starts
+EASE = 1.6  # frames beside a closure close by this times the share of their interval it covers (at most ~0.8)
+EASE_QUIET, QUIET_ENERGY = 0.8, 0.5  # ... or up to EASE_QUIET as their loudness falls below QUIET_ENERGY
 JAW_APART = 0.16  # least jaw opening on non-bilabial speech: the lips never touch there
 # The jaw follows loudness: each phone's opening is scaled by BASE + GAIN * energy (at most MAX),
-# so aperture tracks the audio's RMS (issue 16: correlation >= 0.5).
-JAW_ENERGY_BASE, JAW_ENERGY_GAIN, JAW_ENERGY_MAX = 0.1, 1.2, 1.3
+# plus ADD * energy whatever the phone (a loud close vowel still drops the jaw a little), so
+# aperture tracks the audio's RMS (issue 17: correlation >= 0.6).
+JAW_ENERGY_BASE, JAW_ENERGY_GAIN, JAW_ENERGY_MAX, JAW_ENERGY_ADD = 0.1, 1.2, 1.3, 0.25
 _SCALED = ("jaw_open", "lip_width", "rounding", "upper_lip_raise", "lower_lip_tuck", "teeth", "tongue")
 _LIP_SHAPE = ("lip_width", "rounding")
 _LOWER = np.array([-1.0 if n == "lip_width" else 0.0 for n in PARAM_NAMES])
 _IDX = {n: i for i, n in enumerate(PARAM_NAMES)}
+_LIP_COLS = np.array([_IDX[n] for n in _LIP_SHAPE])
+_ALL_COLS = np.arange(len(PARAM_NAMES))
 
 
 def _vec(params: MouthParams) -> np.ndarray:
@@ -69,9 +74,9 @@ def viseme(phone: str) -> MouthParams:
     return mouth_target(phone)
 
 
-def _blend(timeline: PhoneTimeline, times: np.ndarray, anticipation: float) -> np.ndarray:
-    """Dominance-weighted blend of phone targets at ``times`` -> (len(times), n_params)."""
-    n_params = len(PARAM_NAMES)
+def _blend(timeline: PhoneTimeline, times: np.ndarray, anticipation: float, cols: np.ndarray = _ALL_COLS) -> np.ndarray:
+    """Dominance-weighted blend of phone targets (their ``cols``) at ``times`` -> (len(times), len(cols))."""
+    n_params = len(cols)
     num = np.zeros((len(times), n_params))
     den = np.full(len(times), 1e-9)
     reach = 4.0 * max(anticipation, CARRYOVER_S)
@@ -91,12 +96,12 @@ def _blend(timeline: PhoneTimeline, times: np.ndarray, anticipation: float) -> n
         before = np.clip(core_a - t, 0.0, None) / (anticipation + 0.2 * dur)
         after = np.clip(t - core_b, 0.0, None) / (CARRYOVER_S + 0.2 * dur)
         dom = alpha * np.exp(-(before**2 + after**2) * 2.0)
-        target = np.broadcast_to(_vec(mouth_target(ph.label)), (len(t), n_params))
+        target = np.broadcast_to(_vec(mouth_target(ph.label))[cols], (len(t), n_params))
         glide = offglide_target(ph.label)
         if glide is not None:
             progress = np.clip((t - ph.start) / dur, 0.0, 1.0)
             w = (progress * progress * (3.0 - 2.0 * progress))[:, None] * 0.8
-            target = (1.0 - w) * target + w * _vec(glide)
+            target = (1.0 - w) * target + w * _vec(glide)[cols]
         num[lo:hi] += dom[:, None] * target
         den[lo:hi] += dom
     return num / den[:, None]
@@ -133,18 +138,24 @@ def _keep_apart(track: np.ndarray, timeline: PhoneTimeline, fps: int, floor: flo
             track[i, press] = 0.0
 
 
-def _constrain(track: np.ndarray, timeline: PhoneTimeline, fps: int) -> None:
+def _overlap(a: float, b: float, fps: int, i: int) -> float:
+    """The share of frame ``i``'s interval [i, i+1)/fps that lies inside [a, b] (seconds)."""
+    return max(0.0, min(b, (i + 1) / fps) - max(a, i / fps)) * fps
+
+
+def _constrain(track: np.ndarray, timeline: PhoneTimeline, fps: int, energy: np.ndarray) -> None:
     """Bilabials close and F/V tuck over their span, whatever the smoothing did."""
     n = len(track)
     jaw, press, tuck = _IDX["jaw_open"], _IDX["lip_press"], _IDX["lower_lip_tuck"]
     for ph in timeline.phones:
         info = phone_info(ph.label)
         if info.is_bilabial:
-            core = _frame_span(ph.start - BILABIAL_LEAD_S, ph.end, fps, n)
+            start = ph.start - BILABIAL_LEAD_S
         elif info.kind == LABIODENTAL:
-            core = _frame_span(ph.start, ph.end, fps, n)
+            start = ph.start
         else:
             continue
+        core = _frame_span(start, ph.end, fps, n)
         for i in core:
             if info.is_bilabial:
                 track[i, press] = 1.0
@@ -153,14 +164,18 @@ def _constrain(track: np.ndarray, timeline: PhoneTimeline, fps: int) -> None:
             else:
                 track[i, tuck] = max(track[i, tuck], 0.9)
                 track[i, jaw] = min(track[i, jaw], 0.15)
-        # Ease the frames either side toward the closure so it does not pop.
+        # The frames either side lean toward the closure by the share of their interval it
+        # covers, or by how quiet they are (a quiet neighbour is likely still the closure, whose
+        # timing a recogniser may have missed by a frame); a loud one is the vowel, open.
         for i in (core.start - 1, core.stop):
             if 0 <= i < n:
+                quiet = EASE_QUIET * min(1.0, max(0.0, (QUIET_ENERGY - float(energy[i])) / QUIET_ENERGY)) if len(energy) else 0.5
+                share = max(EASE * _overlap(start, ph.end, fps, i), quiet)
                 if info.is_bilabial:
-                    track[i, press] = max(track[i, press], 0.5)
-                    track[i, jaw] *= 0.5
+                    track[i, press] = max(track[i, press], share)
+                    track[i, jaw] *= 1.0 - share
                 else:
-                    track[i, tuck] = max(track[i, tuck], 0.5)
+                    track[i, tuck] = max(track[i, tuck], share, 0.5)
 
 
 def frame_energy(timeline: PhoneTimeline, fps: int, frame_count: int) -> np.ndarray:
@@ -192,19 +207,18 @@ def mouth_track(timeline: PhoneTimeline, fps: int, frame_count: int, *, intensit
     offsets = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
     times = ((np.arange(frame_count)[:, None] + offsets[None, :]) / float(fps)).ravel()
     values = _blend(timeline, times, ANTICIPATION_S).reshape(frame_count, SUBSAMPLES, -1).mean(axis=1)
-    lips = _blend(timeline, times, LIP_ANTICIPATION_S).reshape(frame_count, SUBSAMPLES, -1).mean(axis=1)
-    for name in _LIP_SHAPE:
-        values[:, _IDX[name]] = lips[:, _IDX[name]]
+    values[:, _LIP_COLS] = _blend(timeline, times, LIP_ANTICIPATION_S, _LIP_COLS).reshape(frame_count, SUBSAMPLES, -1).mean(axis=1)
     values = _gaussian_smooth(values, SMOOTH_SIGMA_S * fps)
     energy = frame_energy(timeline, fps, frame_count)
     if len(timeline.envelope):
         # The jaw follows the voice: loud syllables open wide, quiet ones less.
         # It never closes the lips by itself (the floor below keeps them apart).
         values[:, _IDX["jaw_open"]] *= np.clip(JAW_ENERGY_BASE + JAW_ENERGY_GAIN * energy, 0.0, JAW_ENERGY_MAX)
+        values[:, _IDX["jaw_open"]] += JAW_ENERGY_ADD * energy * (1.0 - np.clip(values[:, _IDX["lip_press"]], 0.0, 1.0))
     for name in _SCALED:
         values[:, _IDX[name]] *= intensity
     _keep_apart(values, timeline, fps, JAW_APART)
-    _constrain(values, timeline, fps)
+    _constrain(values, timeline, fps, energy if len(timeline.envelope) else np.zeros(0))
     values = np.clip(values, _LOWER, 1.0)
     frames = [MouthParams(**{n: float(v) for n, v in zip(PARAM_NAMES, row)}) for row in values]
     return MouthTrack(fps=fps, frames=frames, energy=energy)

@@ -122,13 +122,16 @@ def test_rendering_is_deterministic_for_a_seed(setup):
     assert np.array_equal(a, b)
 
 
-def test_happy_raises_the_mouth_corners_unless_the_photo_already_smiles(setup):
+def test_happy_raises_the_mouth_corners_less_when_the_photo_already_smiles(setup):
     an = _animator(setup, emotion="happy", life=False)
     smiling = _animator(setup, emotion="happy", life=False, expression={"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0})
     neutral = _animator(setup, life=False)
     corner = lambda a: displace_points(a.rig, MouthParams(), a.life_at(100))[[61, 291], 1].mean()  # noqa: E731
     assert corner(an) < corner(neutral) - 0.02 * an.rig.iod
-    assert corner(smiling) == pytest.approx(corner(neutral), abs=1e-6)
+    assert corner(an) < corner(smiling) < corner(neutral)
+    # Sad cancels the photo's own smile: its corners end lower than the neutral render's.
+    sad = _animator(setup, emotion="sad", life=False)
+    assert corner(sad) > corner(neutral) + 0.05 * an.rig.iod
 
 
 @pytest.mark.parametrize("mode", PREPROCESS_MODES)
@@ -196,7 +199,7 @@ def test_each_emotion_is_its_own_expression_held_with_variation(setup, emotion):
     outer_brow = (e0[[70, 300], 1] - n0[[70, 300], 1]).mean() / iod
     lids = ((e0[145, 1] - e0[159, 1]) - (n0[145, 1] - n0[159, 1])) / iod
     expected = {
-        "happy": corners < -0.04 and lids < 0,
+        "happy": corners < -0.03 and lids < 0,  # the astronaut already smiles: happy adds less
         "sad": corners > 0.05 and inner_brow < -0.05 and inner_brow < outer_brow - 0.03,
         "angry": inner_brow > 0.08 and outer_brow > 0.04,
         "surprised": inner_brow < -0.05 and outer_brow < -0.05 and lids > 0.02,
@@ -244,3 +247,23 @@ def test_anger_draws_frown_lines_between_the_brows(setup):
     with_lines = angry.render(MouthParams(), 0)
     angry.frowns.folds.clear()
     assert np.abs(with_lines.astype(int) - angry.render(MouthParams(), 0)).max() > 20
+
+
+def test_anger_darkens_the_lowered_brows_and_sadness_does_not(setup):
+    base, face, _ = setup
+    from generation.pipeline.engines.native import cheeks
+
+    rig = build_rig(face.landmarks)
+    shadow = cheeks.BrowShadowPainter(rig.rest, rig.iod, rig.u, rig.v)
+    lowered = displace_points(rig, MouthParams(), Life(brow_raise=-2.0, brow_inner=-1.8))
+    canvas = np.full_like(base, 150)
+    shadow.paint(canvas, (0, 0), lowered, 1.0)
+    for ids in cheeks.BROW_LOWER:  # darker along the brows where they now are, nothing on the cheeks
+        xs, ys = np.round(lowered[list(ids[1:4])]).astype(int).T
+        assert canvas[ys, xs].mean() < 150 - 20
+    x, y = np.round(rig.rest[205]).astype(int)
+    assert (canvas[y - 2:y + 3, x - 2:x + 3] == 150).all()
+    sad = _animator(setup, emotion="sad", life=False)
+    before = sad.render(MouthParams(), 40)
+    sad.brow_shadow.folds.clear()
+    assert np.array_equal(before, sad.render(MouthParams(), 40))

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from generation.pipeline.engines.native import motion
 
@@ -42,6 +43,9 @@ def test_style_scales_head_motion():
 
 def test_source_smile_and_emotions():
     assert motion.source_smile(None) == 0.0
+    # Without a reading, the mesh's own smile (the lip seam sagging below its corners) counts.
+    assert motion.source_smile(None, 0.5 * motion.GEOMETRIC_FULL_SMILE) == pytest.approx(0.5)
+    assert motion.source_smile(None, 1.0) == 1.0 and motion.source_smile(None, -0.1) == 0.0
     assert motion.source_smile({"mouthSmileLeft": 0.8, "mouthSmileRight": 0.6}) == 0.7
     plan = motion.plan_motion(50, 25, np.zeros(50), emotion="happy")
     assert plan.pose.smile > 0 and plan.emotion[0] == 0 and plan.emotion[-1] > 0.8

@@ -165,5 +165,18 @@ def test_jaw_opening_follows_loudness():
     tl.envelope = 0.5 + 0.5 * np.sin(2 * np.pi * tl.envelope_times / 0.8)
     track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
     jaw = np.array([f.jaw_open for f in track.frames])
-    assert np.corrcoef(jaw, track.energy)[0, 1] > 0.95
+    assert np.corrcoef(jaw, track.energy)[0, 1] > 0.93  # the loudest frames saturate at jaw_open 1
     assert jaw[track.energy > 0.9].min() > 3.0 * jaw[track.energy < 0.15].max()
+
+
+def test_loud_vowel_beside_a_closure_stays_open_quiet_one_leans_shut():
+    # "ama": the m ends 5 ms into a frame; the rest of that frame is loud vowel.
+    tl = timeline_of([("SIL", 0.2), ("a", 0.31), ("m", 0.095), ("a", 0.31), ("SIL", 0.2)], envelope=True)
+    track = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    after = int(0.61 * FPS)  # the frame the closure ends in
+    assert track.frames[after - 1].lip_press == 1.0
+    assert track.frames[after].lip_press < 0.3 and track.frames[after].jaw_open > 0.2
+    # The same frame, silent: it leans toward the closure (a missed closure time).
+    tl.envelope = np.where((tl.envelope_times > 0.6) & (tl.envelope_times < 0.66), 0.0, tl.envelope)
+    quiet = mouth_track(tl, FPS, int(round(tl.duration * FPS)))
+    assert quiet.frames[after].lip_press > 0.6
