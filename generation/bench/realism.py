@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from generation.bench.media import astronaut_png, speech_wav
+from generation.bench.portraits import NAMES as PORTRAITS
+from generation.bench.portraits import portrait_png
 from generation.pipeline import render as pipeline
 from generation.pipeline.engines.native.engine import NativeEngine
 from generation.pipeline.engines.still import StillEngine
@@ -66,24 +68,13 @@ def _mini_xception_rank(frames: list[np.ndarray], meshes: list, emotion: str, mo
     return {"rank": order.index(want) + 1, "top": [(k, round(mean[k], 3)) for k in order[:3]]}
 
 
-def portrait_png(name: str, path: Path) -> Path:
-    """A benchmark portrait: ``astronaut`` (scikit-image's) or ``avatar`` (the project's default avatar, a neutral face)."""
-    if name == "avatar":
-        import cv2
-
-        from generation.pipeline.avatar.portrait import render_default_avatar
-
-        cv2.imwrite(str(path), render_default_avatar())
-        return path
-    return astronaut_png(path)
-
-
 def emotion_realism(portrait: str | Path = "avatar", seconds: float = 12.0, resolution: str = "720p",
                     landmarker_model: Path | None = None, xception_model: Path | None = None) -> dict:
     """Realism figures of a neutral render and of each emotion, with FaceLandmarker rises over neutral.
 
     ``portrait``: ``avatar`` (default: a neutral face, so every emotion has room to
-    show), ``astronaut`` (it already smiles) or an image path; the models are
+    show), ``astronaut`` (it already smiles), ``unseen`` (a real photo nothing was tuned
+    on; see generation/bench/portraits.py) or an image path; the models are
     optional (their rows say so when absent).
     """
     from generation.pipeline.measure import blendshapes
@@ -91,7 +82,7 @@ def emotion_realism(portrait: str | Path = "avatar", seconds: float = 12.0, reso
     rows: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        image = portrait_png(str(portrait), work / f"{portrait}.png") if str(portrait) in ("avatar", "astronaut") else Path(portrait)
+        image = portrait_png(str(portrait), work / f"{portrait}.png") if str(portrait) in PORTRAITS else Path(portrait)
         audio, text = speech_wav(work / "speech.wav", seconds)
         shapes: dict[str, list] = {}
         for emotion in ("neutral",) + EMOTIONS:

@@ -217,7 +217,7 @@ def _frames(frames: dict) -> list[str]:
 
 
 SECTIONS: dict[str, Callable[[dict], list[str]]] = {
-    "speed": _speed, "text": _text, "quality": _quality, "lipsync": _lipsync, "realism": _realism, "memory": _memory, "expressions": _expressions,
+    "speed": _speed, "text": _text, "quality": _quality, "lipsync": _lipsync, "realism": _realism, "unseen": _realism, "memory": _memory, "expressions": _expressions,
     "wav2lip": _wav2lip, "background": _background, "load": _load, "fuzz": _fuzz, "frames": _frames,
 }
 

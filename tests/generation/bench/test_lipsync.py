@@ -76,7 +76,7 @@ def test_the_page_shows_the_lipsync_tables_and_the_verdict_line():
 def test_a_quick_run_in_spanish_measures_every_input_path():
     result = lipsync_bench(quick=True, languages=("es",))
     json.dumps(result)
-    assert result["errors"] == [] and result["portraits"] == ["avatar"]
+    assert result["errors"] == [] and result["portraits"] == ["unseen"]
     assert {(r["path"], r["language"]) for r in result["rows"]} == {("text", "es"), ("transcript", "es"), ("audio", "es")}
     methods = {r["path"]: r["method"] for r in result["rows"]}
     assert methods == {"text": "tts-events", "transcript": "align-dtw", "audio": "allphone"}
