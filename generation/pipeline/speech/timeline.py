@@ -52,11 +52,9 @@ SPHINX_MARGIN = 0.03  # PocketSphinx must fit the audio this much better than DT
 
 
 def load_audio(src: Path, work_dir: Path) -> AudioClip:
-    """Decode any audio ffmpeg reads, once, to 16 kHz mono WAV in ``work_dir``."""
+    """Decode any audio ffmpeg reads, once, to 16 kHz mono WAV in ``work_dir``
+    (MediaError "<name> has no audio stream" when it holds none)."""
     src = Path(src)
-    info = media.probe(src)
-    if not info.has_audio:
-        raise MediaError(f"{src.name} has no audio stream")
     work_dir.mkdir(parents=True, exist_ok=True)
     dst = media.normalize_audio(src, work_dir / "speech_16k.wav", sample_rate=media.SPEECH_SAMPLE_RATE_HZ)
     samples, rate = media.read_wav(dst)

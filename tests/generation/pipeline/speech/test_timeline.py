@@ -60,6 +60,15 @@ def test_load_audio_rejects_text(tmp_path):
         load_audio(bogus, tmp_path / "work")
 
 
+def test_load_audio_names_a_file_without_audio(tmp_path):
+    import cv2
+
+    picture = tmp_path / "portrait.png"
+    cv2.imwrite(str(picture), np.full((32, 32, 3), 128, np.uint8))
+    with pytest.raises(MediaError, match=r"^portrait.png has no audio stream$"):
+        load_audio(picture, tmp_path / "work")
+
+
 def _spoken(words):
     return [n for w in words for n in normalize_text(w.text)]
 
