@@ -23,6 +23,12 @@ from generation.pipeline.errors import InvalidOption, MediaError
 logger = logging.getLogger(__name__)
 
 NAMES = ("avatar", "astronaut", "unseen")
+# How the reports name each portrait.
+DESCRIPTIONS = {
+    "avatar": "the project's default avatar (a neutral face)",
+    "astronaut": "scikit-image's astronaut (a photo that already smiles)",
+    "unseen": "a real photo nothing was tuned on (Grace Hopper's 1984 U.S. Navy portrait, glasses; matplotlib's sample data)",
+}
 
 UNSEEN_REQUIREMENT = "matplotlib==3.11.2"
 UNSEEN_MEMBER = "matplotlib/mpl-data/sample_data/grace_hopper.jpg"

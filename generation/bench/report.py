@@ -7,6 +7,9 @@ import json
 import os
 import platform
 from collections.abc import Callable
+from pathlib import Path
+
+from generation.bench.portraits import DESCRIPTIONS
 
 FRAME_NAMES = {"open": "open vowel", "bilabial": "bilabial (M/B/P)", "pause": "pause", "blink": "blink"}
 
@@ -162,8 +165,9 @@ def _background(bg: dict) -> list[str]:
 
 
 def _realism(realism: dict) -> list[str]:
-    out = ["## Realism", "",
-           f"Native renders of {realism['portrait']} at {realism['resolution']}, {realism['clip_s']:g} s of speech, one per "
+    name = Path(realism["portrait"]).stem
+    out = [f"## Realism: {name}", "",
+           f"Native renders of {DESCRIPTIONS.get(name, realism['portrait'])} at {realism['resolution']}, {realism['clip_s']:g} s of speech, one per "
            "emotion, the face mesh re-detected on every output frame; rises are FaceLandmarker's blendshapes over the "
            "neutral render of the same photo and text.", "",
            "| emotion | head turn | nod | gaze shifts/min | mouth corners | face found | aperture-RMS r | rise | mini_xception rank |",
