@@ -31,7 +31,7 @@ MIN_DEPTH_DB = 8.0  # the dip's floor under the louder of its two neighbouring p
 NEIGHBOUR_S = 0.15  # where those peaks are looked for
 MIN_DIP_S, MAX_DIP_S = 0.02, 0.18
 HOLD_S = 0.04  # the tail judged, and shown shut: the end of a dip, up to its release
-SHORT_SILENCE_S = 0.25  # decoded silences shorter than this inside speech are stop closures
+SHORT_SILENCE_S = 0.15  # decoded silences shorter than this inside speech are stop closures; longer ones rest
 STOP_CLOSURE = "ʔ"  # their label: glottal, the lips follow the neighbours and stay apart
 BANDS_HZ = ((0, 400), (1000, 3000), (3000, 8000))  # the tail's low, middle and high shares
 # Logistic model: dB share of each band in the tail, then 1 if the phone loop heard a bilabial there.

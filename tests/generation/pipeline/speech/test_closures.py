@@ -61,10 +61,11 @@ def test_a_bilabial_heard_by_the_phone_loop_counts_for_the_closure():
 
 
 def test_short_silences_inside_speech_are_stop_closures_not_rests():
-    phones = [(SILENCE, 0.0, 0.3), ("AE", 0.3, 0.4), (SILENCE, 0.4, 0.6), ("T", 0.6, 0.7),
-              (SILENCE, 0.7, 1.2), ("IY", 1.2, 1.3), (SILENCE, 1.3, 1.4)]
+    # 0.1 s inside speech: a stop's hold; 0.2 s and 0.5 s: pauses long enough to rest (issue: ~150 ms).
+    phones = [(SILENCE, 0.0, 0.3), ("AE", 0.3, 0.4), (SILENCE, 0.4, 0.5), ("T", 0.5, 0.6), (SILENCE, 0.6, 0.8),
+              ("K", 0.8, 0.9), (SILENCE, 0.9, 1.4), ("IY", 1.4, 1.5), (SILENCE, 1.5, 1.55)]
     out = rest_only_in_pauses(phones)
-    assert [lab for lab, _, _ in out] == [SILENCE, "AE", STOP_CLOSURE, "T", SILENCE, "IY", SILENCE]
+    assert [lab for lab, _, _ in out] == [SILENCE, "AE", STOP_CLOSURE, "T", SILENCE, "K", SILENCE, "IY", SILENCE]
     assert [(s, e) for _, s, e in out] == [(s, e) for _, s, e in phones]
 
 
