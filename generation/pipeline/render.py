@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -49,6 +49,7 @@ class SpeechResult:
     # when it does not say (gTTS) and the words are aligned to the audio instead.
     timing: Optional[SpeechTiming] = None
     language: str = ""  # BCP-47 language the text was spoken in: the voice's
+    notes: list[str] = field(default_factory=list)  # e.g. which TTS providers were skipped and why
 
 
 @dataclass
@@ -123,6 +124,7 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
         width=geometry.size[0], height=geometry.size[1], fps=request.fps, fallback_reasons=skipped,
         timings=timings, tts_provider=spoken.provider, timeline=timeline, expression=expression,
         captions_vtt=vtt, captions_srt=srt, captions_note=captions_note, lip_sync=lip_sync,
+        notes=[*spoken.notes, *result_notes],
     )
 
 

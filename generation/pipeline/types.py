@@ -229,5 +229,6 @@ class RenderResult:
     captions_vtt: Optional[Path] = None
     captions_srt: Optional[Path] = None
     captions_note: str = ""
+    notes: list[str] = field(default_factory=list)  # what the user should know: skipped TTS providers, engine notes
     # How the mouth got its timing: {"method", "language", "language_source", "notes"} (see render.py).
     lip_sync: dict = field(default_factory=dict)

@@ -142,7 +142,7 @@ def _result_fields(result: RenderResult) -> dict:
         "tts_provider": result.tts_provider,
         "audio_duration": round(result.duration, 3),
         "expression": result.expression,
-        "notes": [public(note) for note in (result.captions_note,) if note],
+        "notes": [public(note) for note in (*result.notes, result.captions_note) if note],
         "lip_sync": {**result.lip_sync, "notes": [public(note) for note in result.lip_sync.get("notes", [])]},
     }
 
@@ -163,7 +163,9 @@ def _synthesize(text: str, voice: str, out_dir: Path) -> pipeline.SpeechResult:
         text=text, voice_id=voice, out_dir=out_dir,
         providers=settings.PAKSA_TTS_PROVIDERS, online_timeout_s=settings.PAKSA_TTS_ONLINE_TIMEOUT,
     )
-    return pipeline.SpeechResult(path=spoken.path, provider=spoken.provider, timing=spoken.timing, language=spoken.language)
+    skipped = [f"TTS {provider}: {why}" for provider, why in spoken.attempts]  # in each provider's own words
+    return pipeline.SpeechResult(path=spoken.path, provider=spoken.provider, timing=spoken.timing, language=spoken.language,
+                                 notes=skipped)
 
 
 def _estimate_expression(image, engine: str = "auto") -> dict | None:

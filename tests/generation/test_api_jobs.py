@@ -176,12 +176,27 @@ def test_uploaded_audio_without_text_states_no_captions(client, astronaut_path, 
 
 
 @pytest.mark.slow
-def test_prompt_in_another_language_is_spoken_and_captioned(client):
+def test_prompt_in_another_language_is_spoken_and_captioned(client, monkeypatch):
+    from voices import tts
+
+    # No network, whatever this machine has: the online providers fail and the job says why.
+    for name in ("HTTPS_PROXY", "https_proxy", "WSS_PROXY", "wss_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    def refuse(address, timeout=None):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(tts.socket, "create_connection", refuse)
+    tts.reset_reachability_cache()
     text = "Guten Morgen. Wie geht es Ihnen heute?"
     task_id = _submit(client, "/api/v1/generate/video-from-prompt", {"prompt": text, "voice": "de-DE-KatjaNeural", "resolution": "480p"})
     data = _status(client, task_id)
+    tts.reset_reachability_cache()
     assert data["status"] == "completed", data
     assert data["tts_provider"] == "espeak-ng"
+    skipped = [note for note in data["notes"] if note.startswith("TTS ")]
+    assert len(skipped) == 2 and "edge-tts" in skipped[0] and "gtts" in skipped[1].lower(), data["notes"]
+    assert any(note.startswith("native:") and "rasteriser" in note for note in data["notes"]), data["notes"]
     vtt = b"".join(client.get(data["captions"]["vtt_url"]).streaming_content).decode()
     assert "Guten Morgen." in vtt and "heute?" in vtt
 

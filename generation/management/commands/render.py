@@ -77,6 +77,9 @@ class Command(BaseCommand):
             lip_sync = result.lip_sync
             language = f", language {lip_sync['language']} ({lip_sync['language_source']})" if lip_sync.get("language") else ""
             self.stdout.write(f"  lip sync: {lip_sync['method']}{language}")
+        for note in (*result.notes, result.captions_note):
+            if note:
+                self.stdout.write(f"  note: {note}")
 
     def _render_one(self, row: dict, out: Path, *, show_progress: bool):
         from pydantic import ValidationError
