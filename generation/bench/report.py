@@ -170,16 +170,17 @@ def _realism(realism: dict) -> list[str]:
            f"Native renders of {DESCRIPTIONS.get(name, realism['portrait'])} at {realism['resolution']}, {realism['clip_s']:g} s of speech, one per "
            "emotion, the face mesh re-detected on every output frame; rises are FaceLandmarker's blendshapes over the "
            "neutral render of the same photo and text.", "",
-           "| emotion | head turn | nod | gaze shifts/min | mouth corners | face found | aperture-RMS r | rise | mini_xception rank |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           _row("emotion", "head turn", "nod", "gaze shifts/min", "mouth corners", "face found", "aperture-RMS r", "rise",
+                "mini_xception rank"),
+           _row(*["---"] * 9)]
     for emotion, row in realism["rows"].items():
         rank = (row.get("mini_xception") or {}).get("rank")
         rise = row.get("blendshape_rise")
         rise_text = "" if rise is None else f"{rise:+.2f} (≥ {row.get('blendshape_rise_target')})"
-        out.append(f"| {emotion} | {row.get('head_turn')} | {row.get('nod')} | {row.get('gaze_shifts_per_minute')} | "
-                   f"{row.get('corner_ratio')} | {row.get('face_found_share')} | {row.get('correlation_best')} | "
-                   f"{rise_text} | {rank or ''} |")
-    targets = ", ".join(f"{name} {lo if lo is not None else ''}–{hi if hi is not None else ''}" for name, (lo, hi) in realism["targets"].items())
+        out.append(_row(emotion, row.get("head_turn"), row.get("nod"), row.get("gaze_shifts_per_minute"), row.get("corner_ratio"),
+                        row.get("face_found_share"), row.get("correlation_best"), rise_text, rank or ""))
+    targets = ", ".join(f"{figure} {lo if lo is not None else ''}–{hi if hi is not None else ''}"
+                        for figure, (lo, hi) in realism["targets"].items())
     return out + ["", f"Targets: {targets}; mini_xception ranks the asked emotion 1st or 2nd.", "",
                   f"Verdict: {realism.get('summary', '')}", ""]
 

@@ -226,14 +226,21 @@ def test_sad_and_angry_flatten_the_photos_own_smile(setup):
     assert curve(displace_points(rig, MouthParams(), Life(unsmile=1.0, smile=-1.0))) < flat - 0.03
 
 
-def test_anger_draws_frown_lines_between_the_brows(setup):
+def _brows_pulled_down(setup, painter_name: str):
+    """(rig, painter, mesh points with the brows lowered and drawn together, a flat grey canvas)."""
     base, face, _ = setup
     from generation.pipeline.engines.native import cheeks
 
     rig = build_rig(face.landmarks)
-    frowns = cheeks.FrownPainter(rig.rest, rig.iod, rig.u, rig.v)
+    painter = getattr(cheeks, painter_name)(rig.rest, rig.iod, rig.u, rig.v)
     pulled = displace_points(rig, MouthParams(), Life(brow_raise=-2.0, brow_inner=-1.8))
-    canvas = np.full_like(base, 150)
+    return rig, painter, pulled, np.full_like(base, 150)
+
+
+def test_anger_draws_frown_lines_between_the_brows(setup):
+    from generation.pipeline.engines.native import cheeks
+
+    rig, frowns, pulled, canvas = _brows_pulled_down(setup, "FrownPainter")
     frowns.paint(canvas, (0, 0), pulled, 0.0)
     assert (canvas == 150).all()
     frowns.paint(canvas, (0, 0), pulled, 1.0)
@@ -250,13 +257,9 @@ def test_anger_draws_frown_lines_between_the_brows(setup):
 
 
 def test_anger_darkens_the_lowered_brows_and_sadness_does_not(setup):
-    base, face, _ = setup
     from generation.pipeline.engines.native import cheeks
 
-    rig = build_rig(face.landmarks)
-    shadow = cheeks.BrowShadowPainter(rig.rest, rig.iod, rig.u, rig.v)
-    lowered = displace_points(rig, MouthParams(), Life(brow_raise=-2.0, brow_inner=-1.8))
-    canvas = np.full_like(base, 150)
+    rig, shadow, lowered, canvas = _brows_pulled_down(setup, "BrowShadowPainter")
     shadow.paint(canvas, (0, 0), lowered, 1.0)
     for ids in cheeks.BROW_LOWER:  # darker along the brows where they now are, nothing on the cheeks
         xs, ys = np.round(lowered[list(ids[1:4])]).astype(int).T
