@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,10 @@ class RenderHooks:
     estimate_expression: Optional[Callable[[np.ndarray, str], Optional[dict]]] = None
     default_avatar: Optional[Callable[[Path], Path]] = None
     background_stage: Optional[Callable] = None  # (options, size, static) -> stage with apply()/close()
+    # Runs the phone timeline in another process while the face is analysed and the engine
+    # loads (PocketSphinx holds the GIL, so a thread would not overlap). A cold one-shot
+    # process gains ~0.5 s; a warm worker has nothing left to overlap and passes None.
+    speech_executor: Optional[Executor] = None
 
 
 def render(request: RenderRequest, engines: dict[str, Engine], progress: ProgressFn, hooks: RenderHooks) -> RenderResult:
@@ -84,16 +89,13 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
     with media.AudioEncode(audio.path, request.work_dir / "audio.m4a", encoding=request.encoding) as audio_track:
         # 3. Timed phones: the TTS's own timings, else the known words aligned in their
         # language, else phones decoded from the audio (allphone), else energy.
-        with _timed(timings, "phones"):
-            progress(SPAN_PHONES[0], "Aligning speech")
-            known_text = request.text or request.transcript
-            # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
-            transcribe = not known_text and request.captions in ("file", "burn")
-            language, language_source = _speech_language(request, spoken, known_text)
-            timeline = speech.phone_timeline(audio, known_text, language=language or None, transcribe_words=transcribe,
-                                             timing=spoken.timing)
-            lip_sync = {"method": timeline.method, "language": language, "language_source": language_source,
-                        "notes": list(timeline.notes)}
+        progress(SPAN_PHONES[0], "Aligning speech")
+        known_text = request.text or request.transcript
+        # Recognising words costs ~0.6x real time: only when captions were asked for explicitly.
+        transcribe = not known_text and request.captions in ("file", "burn")
+        language, language_source = _speech_language(request, spoken, known_text)
+        phones_job = _phones_start(hooks.speech_executor, timings, audio, known_text, language=language or None,
+                                   transcribe_words=transcribe, timing=spoken.timing)
         # 4. Face analysis of the source image, once (plus its expression at rest).
         with _timed(timings, "face"):
             progress(SPAN_FACE[0], "Analysing face")
@@ -106,13 +108,18 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
                 if expression:
                     request.expression = expression.get("result", {}).get("blendshapes")
             geometry = face_stage.output_geometry(face, (image.shape[1], image.shape[0]), request.preprocess, request.resolution)
+        chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
+        with _timed(timings, "prepare"):
+            _prepare_first(chain)
+        timeline = phones_job()
+        lip_sync = {"method": timeline.method, "language": language, "language_source": language_source,
+                    "notes": list(timeline.notes)}
         frame_count = max(1, int(round(audio.duration * request.fps)))
         inp = EngineInput(request=request, image=image, audio=audio, timeline=timeline, face=face, geometry=geometry,
                           frame_count=frame_count)
 
         # 5-7. The engine chain, background and encoding: the first engine that
         # produces a complete video wins; every skip or failure is recorded.
-        chain, skipped = engine_order(engines, prefer_wav2lip=request.prefer_wav2lip, disabled=request.disabled_engines)
         with _timed(timings, "render"):
             engine_name = _run_chain(chain, skipped, inp, audio_track, progress, hooks, result_notes)
     # 8. Captions from the word timings (when the words are known), burned in on request.
@@ -126,6 +133,48 @@ def render(request: RenderRequest, engines: dict[str, Engine], progress: Progres
         captions_vtt=vtt, captions_srt=srt, captions_note=captions_note, lip_sync=lip_sync,
         notes=[*spoken.notes, *result_notes],
     )
+
+
+def _phones_start(executor: Optional[Executor], timings: dict[str, float], audio, text: str,
+                  **options) -> Callable[[], PhoneTimeline]:
+    """The phone timeline: started on ``executor`` when there is one, else computed now.
+
+    ``timings["phones"]`` is the wall time until the result; on an executor that
+    span overlaps the face and prepare steps.
+    """
+    from generation.pipeline.speech import timeline as speech
+
+    started = time.perf_counter()
+    if executor is not None:
+        try:
+            future = executor.submit(speech.phone_timeline, audio, text, **options)
+        except (BrokenExecutor, RuntimeError) as exc:  # broken by an earlier job, or shut down
+            logger.warning("speech process unavailable (%s); aligning in this process", exc)
+        else:
+            def result() -> PhoneTimeline:
+                try:
+                    timeline = future.result()
+                except BrokenExecutor as exc:  # the process died (e.g. out of memory): the work is not lost
+                    logger.warning("speech process failed (%s); aligning in this process", exc)
+                    timeline = speech.phone_timeline(audio, text, **options)
+                timings["phones"] = round(time.perf_counter() - started, 3)
+                return timeline
+
+            return result
+    timeline = speech.phone_timeline(audio, text, **options)
+    timings["phones"] = round(time.perf_counter() - started, 3)
+    return lambda: timeline
+
+
+def _prepare_first(chain: list[Engine]) -> None:
+    """Let the engine most likely to run load its modules while the phones are still being found."""
+    for engine in chain:
+        if engine.availability().available:
+            try:
+                engine.prepare()
+            except Exception:  # noqa: BLE001 - only a head start: render() reports the real failure
+                logger.debug("engine %s could not prepare ahead", engine.name, exc_info=True)
+            return
 
 
 def _run_chain(chain: list[Engine], skipped: list[SkippedEngine], inp: EngineInput, audio_track: media.AudioEncode,

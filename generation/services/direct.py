@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -19,8 +20,11 @@ from generation.services.submission import form_validate, render_params
 logger = logging.getLogger(__name__)
 
 
-def render_direct(*, form: FusionIn, files: dict[str, Path], out: Path, progress=None) -> RenderResult:
-    """Validate like the API does, render, and move the MP4 to ``out``."""
+def render_direct(*, form: FusionIn, files: dict[str, Path], out: Path, progress=None, speech_executor=None) -> RenderResult:
+    """Validate like the API does, render, and move the MP4 to ``out``.
+
+    ``speech_executor``: see ``RenderHooks.speech_executor``.
+    """
     text, transcript, voice, background = form_validate(
         form, has_image="image" in files, has_audio="audio" in files, has_background_image="backgroundImage" in files
     )
@@ -31,7 +35,8 @@ def render_direct(*, form: FusionIn, files: dict[str, Path], out: Path, progress
             params=params, text=text, work_dir=Path(tmp), image_path=files.get("image"),
             audio_path=files.get("audio"), background_path=files.get("backgroundImage"),
         )
-        result = pipeline.render(request, engines_get(), progress or (lambda percent, stage: None), render_hooks())
+        hooks = dataclasses.replace(render_hooks(), speech_executor=speech_executor)
+        result = pipeline.render(request, engines_get(), progress or (lambda percent, stage: None), hooks)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.part")
         shutil.copyfile(result.output_path, partial)

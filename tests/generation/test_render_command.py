@@ -59,6 +59,17 @@ def test_batch_renders_rows_skips_existing_and_summarises(tmp_path, astronaut_pa
     assert not (tmp_path / "c.mp4").exists()
 
 
+def test_audio_alone_is_decoded_in_the_speech_process(tmp_path, astronaut_path, short_speech_wav):
+    out = tmp_path / "alone.mp4"
+    result = _render("--image", str(astronaut_path), "--audio", str(short_speech_wav), "--resolution", "480p", "--fps", "15",
+                     "--expression-engine", "none", "--out", str(out), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # The phone loop ran in the command's speech process; its notes come back with the timeline.
+    assert "lip sync: allphone" in result.stdout
+    assert "bilabial closures found in the signal" in result.stdout
+    assert media.probe(out).has_audio
+
+
 def test_batch_from_csv(tmp_path, astronaut_path):
     manifest = tmp_path / "jobs.csv"
     manifest.write_text(f"image,text,resolution,out\n{astronaut_path},Hello from a CSV.,480p,csv.mp4\n")

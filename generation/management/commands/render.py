@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 import gc
+import importlib
 import json
+import multiprocessing
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core import checks
@@ -59,10 +63,14 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="re-render rows whose output exists")
 
     def handle(self, *args, **opts):
-        if opts["batch"]:
-            return self._batch(Path(opts["batch"]), force=opts["force"])
-        if not opts["out"]:
+        if not opts["batch"] and not opts["out"]:
             raise CommandError("--out is required (or use --batch).")
+        with _speech_process() as self._speech_executor:
+            if opts["batch"]:
+                return self._batch(Path(opts["batch"]), force=opts["force"])
+            self._render_single(opts)
+
+    def _render_single(self, opts: dict) -> None:
         row = {name: opts[name] for name in {**FILE_FIELDS, **API_FIELDS} if opts[name] is not None}
         try:
             result = self._render_one(row, Path(opts["out"]), show_progress=True)
@@ -77,6 +85,8 @@ class Command(BaseCommand):
             lip_sync = result.lip_sync
             language = f", language {lip_sync['language']} ({lip_sync['language_source']})" if lip_sync.get("language") else ""
             self.stdout.write(f"  lip sync: {lip_sync['method']}{language}")
+            for note in lip_sync.get("notes", []):
+                self.stdout.write(f"    {note}")
         for note in (*result.notes, result.captions_note):
             if note:
                 self.stdout.write(f"  note: {note}")
@@ -103,7 +113,7 @@ class Command(BaseCommand):
             problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'options'}: {err['msg']}" for err in exc.errors())
             raise CommandError(f"invalid options: {problems}") from None
         progress = _TerminalProgress(self.stdout) if show_progress else None
-        return render_direct(form=form, files=files, out=out, progress=progress)
+        return render_direct(form=form, files=files, out=out, progress=progress, speech_executor=self._speech_executor)
 
     def _batch(self, manifest: Path, *, force: bool) -> None:
         rows = _read_manifest(manifest)
@@ -136,6 +146,22 @@ class Command(BaseCommand):
             self.stdout.write(line.format(*map(str, row)))
         counts = {k: sum(r[2] == k for r in summary) for k in ("ok", "skipped", "failed")}
         self.stdout.write(f"{counts['ok']} rendered, {counts['skipped']} skipped, {counts['failed']} failed")
+
+
+@contextmanager
+def _speech_process():
+    """The process that finds the phone timelines of this command's renders (RenderHooks.speech_executor).
+
+    It starts now and imports the speech modules while this process is still
+    loading its own; "spawn" because forking a process with threads can deadlock.
+    """
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for module in ("generation.pipeline.speech.timeline", "pocketsphinx"):
+            pool.submit(importlib.import_module, module)
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _read_manifest(path: Path) -> list[dict]:

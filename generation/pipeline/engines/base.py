@@ -36,5 +36,13 @@ class Engine(ABC):
         """Why this engine cannot take this particular input ('' if it can)."""
         return ""
 
+    def prepare(self) -> None:
+        """Load what every render needs (modules, compiled kernels) ahead of the first one.
+
+        The orchestrator calls it while another step is under way; ``render`` must
+        work without it. Failures are left for ``render`` to report.
+        """
+        return None
+
     @abstractmethod
     def render(self, inp: EngineInput, progress: ProgressFn) -> FrameStream: ...

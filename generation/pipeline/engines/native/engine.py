@@ -57,6 +57,13 @@ class NativeEngine(Engine):
     def unsuitable_reason(self, inp: EngineInput) -> str:
         return "no face found in the image" if inp.face is None else ""
 
+    def prepare(self) -> None:
+        # numba's import and start-up (~0.5 s in a fresh process) and the cached kernels' load.
+        from generation.pipeline.engines.native import animate, raster, shade  # noqa: F401
+
+        raster.available()
+        shade.available()
+
     def render(self, inp: EngineInput, progress: ProgressFn) -> FrameStream:
         if inp.face is None:
             raise EngineFailed("no face found in the image")
