@@ -26,6 +26,7 @@ class ExpressionResult(Schema):
     blendshapes: dict[str, float]
     emotion_probs: dict[str, float]
     head_pose: dict[str, float] | None = None
+    neutral: float | None = None  # MediaPipe's 52nd score (_neutral); null from the other engines
 
 
 class EstimateOut(Schema):

@@ -133,5 +133,6 @@ def expression_estimate(*, image_bgr: np.ndarray, engine: str = "auto", emotions
         "source": output.source,
         "emotion_source": emotion_source,
         "engines": {"blendshapes": bs_engine, "head_pose": pose_engine, "emotion": emotion_source},
-        "result": {"blendshapes": output.blendshapes, "emotion_probs": normalise_probs(probs) if probs else {}, "head_pose": head_pose},
+        "result": {"blendshapes": output.blendshapes, "emotion_probs": normalise_probs(probs) if probs else {}, "head_pose": head_pose,
+                   "neutral": output.neutral},
     }

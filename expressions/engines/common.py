@@ -30,6 +30,7 @@ class EngineOutput:
     blendshapes: dict[str, float] = field(default_factory=dict)
     head_pose: dict[str, float] | None = None  # yaw, pitch, roll in degrees
     source: str = ""
+    neutral: float | None = None  # MediaPipe's "_neutral" score: no ARKit name, so not a blendshape key
 
 
 def clip01(value: float) -> float:

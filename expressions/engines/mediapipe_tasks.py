@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 TASK_RELPATH = landmarker.TASK_RELPATH
 TASK_MEMBERS = ["face_landmarks_detector.tflite", "face_detector.tflite", "face_blendshapes.tflite"]
 SOURCE = "face_landmarker.task"
-# MediaPipe scores 52 categories: 51 ARKit blendshapes and "_neutral", which is
-# no ARKit name and so is not returned (ARKit's tongueOut has no MediaPipe score).
+# MediaPipe scores 52 categories: 51 ARKit blendshapes and "_neutral", which is no
+# ARKit name, so it comes back as ``neutral`` beside them (ARKit's tongueOut has no MediaPipe score).
 BLENDSHAPE_COUNT = 51
 PROBE_SIZE = 128
 
@@ -60,4 +60,4 @@ def estimate(image_bgr: np.ndarray, models: Path | None = None) -> EngineOutput 
     if reading is None:
         return None
     shapes = {name: score for name, score in reading.blendshapes.items() if name != landmarker.NEUTRAL_CATEGORY}
-    return EngineOutput(blendshapes=shapes, source=SOURCE)
+    return EngineOutput(blendshapes=shapes, source=SOURCE, neutral=reading.blendshapes.get(landmarker.NEUTRAL_CATEGORY))

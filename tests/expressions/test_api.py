@@ -37,3 +37,8 @@ def test_estimate_names_the_blendshape_source(client, astronaut_bgr):
     caps = client.get("/api/v1/expressions/capabilities").json()["data"]["details"]["mediapipe"]
     assert body["source"] == caps["source"] == expression_capabilities()["mediapipe"]["source"]
     assert len(body["result"]["blendshapes"]) == caps["blendshape_count"]
+    # FaceLandmarker's 52nd score (no ARKit name) comes beside the blendshapes; other engines have none.
+    if body["source"] == "face_landmarker.task":
+        assert 0.0 <= body["result"]["neutral"] <= 1.0
+    else:
+        assert body["result"]["neutral"] is None

@@ -53,6 +53,7 @@ def test_real_bundle_loads_and_reads_the_smile(tmp_path, astronaut_bgr):
     assert "tongueOut" not in out.blendshapes and "cheekPuff" in out.blendshapes  # MediaPipe's set, not the geometric 23
     assert min(out.blendshapes["mouthSmileLeft"], out.blendshapes["mouthSmileRight"]) > 0.6  # she smiles
     assert out.blendshapes["mouthFrownLeft"] < 0.1
+    assert 0.0 <= out.neutral <= 1.0  # the 52nd score, beside the ARKit keys
 
 
 @needs_task
