@@ -16,6 +16,11 @@ class PipelineError(Exception):
         self.extra = extra or {}
         super().__init__(self.detail)
 
+    def __reduce__(self):
+        # Whole across processes (the render command's speech process): ``extra`` and
+        # subclasses' fields such as ``MediaError.stderr`` travel with the detail.
+        return self.__class__, (self.detail,), self.__dict__
+
 
 class InvalidInput(PipelineError):
     """The request cannot be rendered as given (no image, audio too short, ...)."""

@@ -91,3 +91,15 @@ def test_only_the_first_available_engine_prepares_and_its_failure_is_left_to_ren
     missing, first, second = _Engine("sadtalker", False), _Engine("native", True, fails=True), _Engine("still", True)
     render._prepare_first([missing, first, second])
     assert (missing.prepared, first.prepared, second.prepared) == (0, 1, 0)
+
+
+def test_pipeline_errors_cross_processes_whole():
+    import pickle
+
+    from generation.pipeline.errors import InvalidOption, MediaError
+
+    media_error = pickle.loads(pickle.dumps(MediaError("ffmpeg could not read the audio", stderr="moov atom not found")))
+    assert (type(media_error), media_error.detail, media_error.stderr) == (MediaError, "ffmpeg could not read the audio",
+                                                                          "moov atom not found")
+    option = pickle.loads(pickle.dumps(InvalidOption("unknown language", extra={"valid": ["en", "es"]})))
+    assert (option.detail, option.extra, str(option)) == ("unknown language", {"valid": ["en", "es"]}, "unknown language")
