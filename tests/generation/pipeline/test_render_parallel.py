@@ -27,16 +27,18 @@ def _options() -> dict:
 
 
 def test_phones_found_in_another_process_are_those_found_here(spanish):
-    here = speech.phone_timeline(spanish, PHRASES["es"], **_options())
+    # Audio alone (the phone loop): decoding the same samples is deterministic. The DTW path is
+    # not an exact reference: espeak-ng's synthesis varies by a few ms between calls.
+    audio_alone = {"language": None, "transcribe_words": False, "timing": None}
+    here = speech.phone_timeline(spanish, "", **audio_alone)
     timings: dict[str, float] = {}
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        result = render._phones_start(pool, timings, spanish, PHRASES["es"], **_options())
+        result = render._phones_start(pool, timings, spanish, "", **audio_alone)
         assert "phones" not in timings  # still running over there: the caller goes on meanwhile
         there = result()
-    assert there.method == here.method == "align-dtw"
-    assert [p.label for p in there.phones] == [p.label for p in here.phones]
-    assert [t for p in there.phones for t in (p.start, p.end)] == pytest.approx([t for p in here.phones for t in (p.start, p.end)],
-                                                                                abs=1e-6)
+    assert there.method == here.method == "allphone"
+    assert [(p.label, p.start, p.end) for p in there.phones] == [(p.label, p.start, p.end) for p in here.phones]
+    assert there.notes == here.notes
     assert timings["phones"] > 0
 
 
