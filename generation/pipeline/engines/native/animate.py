@@ -14,7 +14,7 @@ import logging
 import numpy as np
 
 from generation.pipeline import face as F
-from generation.pipeline.engines.native import cheeks, eyes, motion, mouth, teeth, warp
+from generation.pipeline.engines.native import cheeks, eyes, glasses, motion, mouth, teeth, warp
 from generation.pipeline.engines.native import shade as mouth_shade
 from generation.pipeline.engines.native.rig import (
     EYES,
@@ -49,7 +49,12 @@ class FaceAnimator:
                  energy_track: np.ndarray | None = None, frame_count: int = 0, life: bool = True):
         self.base = np.ascontiguousarray(base_frame)
         h, w = self.base.shape[:2]
-        self.rig = build_rig(face.landmarks)
+        # Dark glasses rims stay rigid: the warp samples the photo without them, they are pasted back,
+        # and the brows' motion stops at their lower edge (the frame holds the skin behind it).
+        iod = F.inter_ocular_distance(face.points)
+        self.rims = glasses.RimPainter(self.base, face.points, iod)
+        reach, room, reach_up = self.rims.brow_limits(face.points, iod) if self.rims.found else (None, None, None)
+        self.rig = build_rig(face.landmarks, brow_reach=reach, brow_room=room, brow_reach_up=reach_up)
         rig = self.rig
         self.fps = fps
         energy_track = np.zeros(0) if energy_track is None else np.asarray(energy_track, dtype=np.float64)
@@ -101,7 +106,7 @@ class FaceAnimator:
         step = int(np.clip(round(rig.iod / 20.0), 1, 8))
         # In-plane head motion is full inside the ring and eases out to the fixed region border.
         feather = centre + (oval - centre) * 1.22
-        self.warper = warp.FaceWarp(self.base, all_src, triangles, self.box, step, feather, fall=0.3 * rig.iod,
+        self.warper = warp.FaceWarp(self.rims.source, all_src, triangles, self.box, step, feather, fall=0.3 * rig.iod,
                                     detail_box=self._mouth_box(), detail_step=max(1, step // 3),
                                     detail_points=np.array(sorted(set(F.LIPS_OUTER + F.LIPS_INNER + UP_OUT + LO_OUT + rig.lip_ring))))
         cheek_spots = [0.45 * (rig.rest[list(c)].mean(0)) + 0.55 * rig.rest[m] for c, m in ((F.RIGHT_EYE_CORNERS, 61), (F.LEFT_EYE_CORNERS, 291))]
@@ -201,4 +206,5 @@ class FaceAnimator:
             self.frowns.paint(roi, (x0, y0), pts, -life.brow_inner / FROWN_FULL)
         if life.brow_raise < 0 and life.brow_inner < 0:  # brows drawn down and together bunch and darken (anger)
             self.brow_shadow.paint(roi, (x0, y0), pts, -life.brow_raise / BROW_SHADOW_FULL)
+        self.rims.paint(roi, (x0, y0), carried)  # glasses sit in front of everything
         return out

@@ -29,6 +29,7 @@ FIXATION_S = (1.0, 4.0)  # time between saccades
 BLINK_COUPLING = 0.6  # share of saccades moved onto a nearby blink
 SHIFT_RANGE = (0.08, 0.14)  # how far a look-away goes (eye widths)
 MIN_JUMP = 0.075  # a saccade moves at least this far
+LASH = 0.06  # the upper lash line's thickness inside the eye opening, eye widths
 DRIFT = 0.007  # fixational drift amplitude (eye widths)
 
 
@@ -91,6 +92,7 @@ class _Eye:
     ids: list[int]
     rest: np.ndarray  # (16, 2) contour at rest, frame pixels
     plate: np.ndarray  # (h, w, 3) float32: the eye region with the iris filled by sclera
+    plate_wide: np.ndarray  # the same without the upper lash line, for a raised lid (the lid's own lash goes up with it)
     plate_origin: np.ndarray  # frame pixels of plate[0, 0]
     sprite: np.ndarray  # (s, s, 4) float32: iris BGR and alpha
     sprite_origin: np.ndarray  # frame pixels of sprite[0, 0] at rest
@@ -123,10 +125,10 @@ def _fill_rows(plate: np.ndarray, hole: np.ndarray, known: np.ndarray) -> np.nda
     return out
 
 
-def _extend_eyeball(plate: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> np.ndarray:
+def _extend_eyeball(plate: np.ndarray, opening: np.ndarray, iris: np.ndarray, lash: int = 0) -> np.ndarray:
     """Continue the eyeball above and below the opening (the lids hide it in the photo; a widened
     eye shows it): the photo's own sclera colour, shadowed under the lids. Inside the opening
-    the photo is kept."""
+    the photo is kept, but for its top ``lash`` rows (the lash line: a raised lid takes it along)."""
     import cv2
 
     inside = opening > 0
@@ -138,6 +140,8 @@ def _extend_eyeball(plate: np.ndarray, opening: np.ndarray, iris: np.ndarray) ->
     for x in np.flatnonzero(inside.any(axis=0)):
         edge = np.flatnonzero(inside[:, x])
         out[:edge[0], x] = (sclera * 0.78).astype(plate.dtype)
+        if lash:  # (the iris sprite is painted over this plate; under the lashes it is sclera too)
+            out[edge[0]:edge[0] + lash, x] = (sclera * 0.9).astype(plate.dtype)
         out[edge[-1] + 1:, x] = (sclera * 0.88).astype(plate.dtype)
     return out
 
@@ -170,7 +174,9 @@ def _build_eye(base: np.ndarray, points: np.ndarray, name: str) -> _Eye | None:
     c_local = centre - (x0, y0)
     cv2.circle(disk, (int(round(c_local[0] * 4)), int(round(c_local[1] * 4))), int(round((radius + 1.5) * 4)), 255, -1, cv2.LINE_8, 2)
     hole = (disk > 0) & (near > 0)
-    plate = _extend_eyeball(_fill_rows(plate, hole, opening > 0), opening, disk > 0)
+    filled = _fill_rows(plate, hole, opening > 0)
+    plate = _extend_eyeball(filled, opening, disk > 0)
+    plate_wide = _extend_eyeball(filled, opening, disk > 0, lash=max(2, int(round(LASH * width))))
 
     # The iris sprite: the photo's iris, its parts hidden by the lids mirrored from the visible ones.
     r_out = radius * 1.12
@@ -199,7 +205,7 @@ def _build_eye(base: np.ndarray, points: np.ndarray, name: str) -> _Eye | None:
     u = (points[c1] - points[c0]) / width
     if name == "left":
         u = -u  # both eyes' axes point image-right
-    return _Eye(ids=ids, rest=rest, plate=plate.astype(np.float32), plate_origin=np.array([x0, y0], np.float64), sprite=sprite,
+    return _Eye(ids=ids, rest=rest, plate=plate.astype(np.float32), plate_wide=plate_wide.astype(np.float32), plate_origin=np.array([x0, y0], np.float64), sprite=sprite,
                 sprite_origin=np.array([sx0, sy0], np.float64), width=width, axis_u=u, axis_v=np.array([-u[1], u[0]]),
                 fit=np.linalg.pinv(np.hstack([rest, np.ones((len(rest), 1))])))
 
@@ -209,6 +215,27 @@ def _compose(m: np.ndarray, shift: np.ndarray) -> np.ndarray:
     out = m.copy()
     out[:, 2] = m[:, :2] @ shift + m[:, 2]
     return out
+
+
+def _open_with_lid(plate: np.ndarray, carried: np.ndarray, lids: np.ndarray) -> np.ndarray:
+    """A widened eye (box pixels): the white above the eye's middle, and the lash line at its edge, stretched
+    column by column up to the raised upper lid. ``carried``/``lids``: the contour moved by the head alone / now."""
+    import cv2
+
+    h, w = plate.shape[:2]
+    xs = np.arange(w, dtype=np.float32)
+
+    def along(points: np.ndarray) -> np.ndarray:
+        order = np.argsort(points[:, 0])
+        return np.interp(xs, points[order, 0], points[order, 1]).astype(np.float32)
+
+    top0, top1 = along(carried[:9]), along(lids[:9])  # corner, upper lid, corner
+    middle = 0.5 * (top0 + along(np.concatenate([carried[8:], carried[:1]])))
+    scale = np.clip((middle - top0) / np.maximum(middle - top1, 1e-3), 0.2, 1.0)  # < 1 where the lid rose
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    map_y = np.where(ys < middle, middle + (ys - middle) * scale, ys).astype(np.float32)
+    map_x = np.broadcast_to(xs, (h, w)).astype(np.float32)
+    return cv2.remap(plate, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 class EyePainter:
@@ -247,7 +274,14 @@ class EyePainter:
         motion = (eye.fit @ carried).T  # least-squares affine: rest frame pixels -> frame pixels now
         to_box = motion.copy()
         to_box[:, 2] -= box
-        plate = cv2.warpAffine(eye.plate, _compose(to_box, eye.plate_origin), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        raised = float(np.max((carried[1:8] - lids[1:8]) @ eye.axis_v))  # the upper lid above where the head carries it
+        src = eye.plate
+        if raised > 0.1:
+            share = min(1.0, raised / max(1.0, LASH * eye.width))  # eased in: no jump as the lid starts to rise
+            src = eye.plate_wide if share >= 1.0 else cv2.addWeighted(eye.plate, 1.0 - share, eye.plate_wide, share, 0.0)
+        plate = cv2.warpAffine(src, _compose(to_box, eye.plate_origin), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if raised > 0.1:
+            plate = _open_with_lid(plate, carried - box, lids - box)
         shift = eye.sprite_origin + gaze[0] * eye.width * eye.axis_u + gaze[1] * eye.width * eye.axis_v
         iris = cv2.warpAffine(eye.sprite, _compose(to_box, shift), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         opening = np.zeros((h, w), np.uint8)

@@ -59,6 +59,9 @@ class FaceRig:
     smile_curve: float = 0.0  # pixels the closed lip seam's middle sits below the corners beyond a neutral mouth's (the photo's own smile)
     lip_frac: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (9,) lip_u over half_width, -1..1: how far a column follows its corner
     brow_inward: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) +-1: the face-x direction toward the nose for each brow point
+    brow_room: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) pixels a brow point may be lowered (glasses; empty: no limit)
+    brow_reach: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) share of the brows' motion each brow point takes (glasses hold some)
+    spread_up: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # like ``spread``, for raised brows (glasses only)
 
 
 def _lip_ring(p: np.ndarray, loc: np.ndarray, lips: list[int]) -> tuple[list[int], np.ndarray]:
@@ -97,8 +100,14 @@ def to_face(rig_u: np.ndarray, rig_v: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.stack([d @ rig_u, d @ rig_v], axis=-1)
 
 
-def build_rig(points: np.ndarray) -> FaceRig:
-    """Everything about the face that stays fixed for a job (``points``: (N >= 468, 2 or 3) pixels; z is depth)."""
+def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_room: np.ndarray | None = None,
+              brow_reach_up: np.ndarray | None = None) -> FaceRig:
+    """Everything about the face that stays fixed for a job (``points``: (N >= 468, 2 or 3) pixels; z is depth).
+
+    ``brow_reach``: (N,) 0..1 per point, how far the brows' motion may reach it (``brow_reach_up``: when
+    they are raised); ``brow_room``: (N,) how far (pixels) a brow point may be lowered. All come from
+    rigid glasses (``glasses.RimPainter.brow_limits``).
+    """
     pts = np.asarray(points, dtype=np.float64)
     p = pts[:MESH_POINTS, :2]
     iod = F.inter_ocular_distance(p)
@@ -156,12 +165,19 @@ def build_rig(points: np.ndarray) -> FaceRig:
     k[:, np.isin(drivers, lower_lids)] *= ~above_eyes[:, None]
     # Brow motion fades out toward the eye line, so a lowered brow never drags the lash line past the eye corners.
     k[:, is_brow] *= np.clip((eye_v - loc[others, 1]) / (0.15 * iod), 0, 1)[:, None]
+    brow_k = k[:, is_brow].copy()
+    if brow_reach is not None:
+        k[:, is_brow] *= np.asarray(brow_reach, dtype=np.float64)[others][:, None]
     k[:, np.isin(drivers, [c for (cc, _, _) in EYES.values() for c in cc])] = 0.0
     # Lip motion fades out above the upper lip so the nose stays put.
     lip_top = loc[UP_OUT, 1].min()
     fade = np.clip(1 - (lip_top - loc[others, 1]) / (0.15 * iod), 0, 1)
     k[:, np.isin(drivers, lips + lip_ring)] *= fade[:, None]
     spread = k / np.maximum(k.sum(1, keepdims=True), 1.0)
+    spread_up = np.zeros((0, 0))
+    if brow_reach_up is not None:  # raised brows reach further down (behind glasses: the upper lid skin stretches)
+        k[:, is_brow] = brow_k * np.asarray(brow_reach_up, dtype=np.float64)[others][:, None]
+        spread_up = k / np.maximum(k.sum(1, keepdims=True), 1.0)
     pivot = mc + v * 0.9 * iod  # the neck: in-plane head motion rotates about it
     depth = pts[:MESH_POINTS, 2] if pts.shape[1] > 2 else np.zeros(len(p))
     head = head_model.build_head(np.column_stack([p, depth]), u, v, mc, iod)
@@ -171,7 +187,10 @@ def build_rig(points: np.ndarray) -> FaceRig:
                    brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
                    spread=spread, pivot=pivot, smile_curve=smile_curve,
                    lip_frac=np.clip(loc[UP_IN, 0] / max(1e-6, half_width), -1, 1),
-                   brow_inward=-np.sign(to_face(u, v, p[brow_ids] - p[F.NOSE_TIP])[:, 0]))
+                   brow_inward=-np.sign(to_face(u, v, p[brow_ids] - p[F.NOSE_TIP])[:, 0]),
+                   brow_room=np.zeros(0) if brow_room is None else np.asarray(brow_room, dtype=np.float64)[brow_ids],
+                   brow_reach=np.ones(len(brow_ids)) if brow_reach is None else np.asarray(brow_reach, dtype=np.float64)[brow_ids],
+                   spread_up=spread_up)
 
 
 @dataclass(frozen=True)
@@ -277,12 +296,17 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     inner = rig.brow_inner
     disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * life.brow_inner * inner
     disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * rig.brow_inward
+    if len(rig.brow_room):
+        disp[rig.brow_ids, 1] = np.minimum(disp[rig.brow_ids, 1], rig.brow_room)  # never below rigid glasses' rims
+        # ... and are raised only as far as the frame lets them (lowered ones slip behind the rims).
+        disp[rig.brow_ids, 1] = np.where(disp[rig.brow_ids, 1] < 0, disp[rig.brow_ids, 1] * rig.brow_reach, disp[rig.brow_ids, 1])
 
     # Everything else: its share of the jaw drop plus the drivers' residual motion.
     jaw_part = np.zeros_like(disp)
     jaw_part[:, 1] = drop * rig.jaw_weight
     resid = disp[rig.drivers] - jaw_part[rig.drivers]
-    disp[rig.others] = jaw_part[rig.others] + rig.spread @ resid
+    spread = rig.spread_up if rig.spread_up.size and disp[rig.brow_ids, 1].mean() < 0 else rig.spread
+    disp[rig.others] = jaw_part[rig.others] + spread @ resid
     cheek = 0.05 * iod * life.cheek - 0.5 * cancel  # the smile's raised cheeks settle as it is cancelled
     if cheek:
         disp[rig.others, 1] -= cheek * rig.cheek_weight[rig.others]

@@ -80,3 +80,28 @@ def test_the_lids_follow_the_gaze_up_and_down(astro):
     down = displace_points(rig, MouthParams(), Life(gaze=(0.0, 0.1)))
     upper_lid = EYES["right"][1]
     assert (down[upper_lid, 1] - up[upper_lid, 1]).mean() > 0.05 * rig.eye_width
+
+
+
+def test_a_raised_lid_takes_the_lash_line_up(astronaut_bgr):
+    src = F.detect_face(astronaut_bgr)
+    geo = F.output_geometry(src, (512, 512), "full", "720p")  # an eye big enough to find its lash line
+    base, face = F.crop_to_geometry(astronaut_bgr, geo), F.transform_face(src, geo)
+    painter = eyes.EyePainter(base, face.points)
+    ids = eyes.contour_ids("right")
+    rest = face.points[ids].astype(np.float64)
+    eye = painter.eyes["right"]
+    raise_px = 0.6 * float(np.max((rest[9:][::-1] - rest[1:8]) @ eye.axis_v))  # over half the lid gap
+    wide = rest.copy()
+    wide[1:8] -= raise_px * np.sin(np.linspace(0, np.pi, 9)[1:-1])[:, None] * eye.axis_v
+    x = int(round(0.78 * rest[0, 0] + 0.22 * rest[8, 0]))  # between the outer corner and the iris
+    top = int(np.floor(wide[1:8, 1].min())) - 4
+    upper = rest[1:8][np.argsort(rest[1:8, 0])]
+    bottom = int(round(np.interp(x, upper[:, 0], upper[:, 1]))) + 3  # just below the upper lid at rest
+
+    def lash_row(lids):
+        frame = base.copy()
+        painter.paint(frame, (0, 0), "right", lids, rest, np.zeros(2))
+        return top + int(np.argmin(frame[top:bottom, x].astype(float).sum(1)))
+
+    assert lash_row(rest) - lash_row(wide) >= 0.4 * raise_px
