@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generation.pipeline.engines.native.roi import box_around
+
 # (nose wing, mid-fold points, mouth corner) per side, image left first.
 FOLDS = ((64, (92, 186), 61), (294, (322, 410), 291))
 DARK, LIGHT = 0.35, 0.05  # at full strength: the crease darkens by DARK, the cheek above brightens by LIGHT
@@ -114,10 +116,7 @@ def _paint_gain(roi: np.ndarray, origin: tuple[int, int], fold: _Fold, now: np.n
     h, w = fold.gain.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) + fold.origin
     box = corners @ m[:, :2].T + m[:, 2]
-    x0 = max(0, int(np.floor(box[:, 0].min())) - ox)
-    y0 = max(0, int(np.floor(box[:, 1].min())) - oy)
-    x1 = min(roi.shape[1], int(np.ceil(box[:, 0].max())) + 1 - ox)
-    y1 = min(roi.shape[0], int(np.ceil(box[:, 1].max())) + 1 - oy)
+    x0, y0, x1, y1 = box_around(box, origin, roi.shape, pad=0)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
     # Map from the gain map's pixels to this box's pixels.

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generation.pipeline.engines.native.roi import box_around
+
 logger = logging.getLogger(__name__)
 
 # Eye contours: corner, upper lid (7), other corner, lower lid (7) in the same direction as animate.EYES.
@@ -263,10 +265,7 @@ class EyePainter:
             return
         ox, oy = origin
         both = np.concatenate([lids, carried])
-        x0 = max(0, int(np.floor(both[:, 0].min())) - 2 - ox)
-        y0 = max(0, int(np.floor(both[:, 1].min())) - 2 - oy)
-        x1 = min(roi.shape[1], int(np.ceil(both[:, 0].max())) + 3 - ox)
-        y1 = min(roi.shape[0], int(np.ceil(both[:, 1].max())) + 3 - oy)
+        x0, y0, x1, y1 = box_around(both, origin, roi.shape, pad=2)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return
         w, h = x1 - x0, y1 - y0

@@ -25,6 +25,7 @@ import numpy as np
 
 from generation.pipeline import face as F
 from generation.pipeline.engines.native.eyes import EYE_CONTOURS, contour_ids
+from generation.pipeline.engines.native.roi import box_around
 
 logger = logging.getLogger(__name__)
 
@@ -339,10 +340,7 @@ class RimPainter:
         corners = np.array([[0, 0], [sw, 0], [0, sh], [sw, sh]], np.float64) + self.origin
         box = corners @ motion[:, :2].T + motion[:, 2]
         ox, oy = origin
-        x0 = max(0, int(np.floor(box[:, 0].min())) - 1 - ox)
-        y0 = max(0, int(np.floor(box[:, 1].min())) - 1 - oy)
-        x1 = min(roi.shape[1], int(np.ceil(box[:, 0].max())) + 2 - ox)
-        y1 = min(roi.shape[0], int(np.ceil(box[:, 1].max())) + 2 - oy)
+        x0, y0, x1, y1 = box_around(box, origin, roi.shape, pad=1)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         to_box = motion.copy()

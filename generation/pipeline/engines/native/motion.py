@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from generation.pipeline.engines.native import eyes, head
+from generation.pipeline.engines.native.roi import box_around
 
 logger = logging.getLogger(__name__)
 
@@ -205,10 +206,7 @@ def paint_lid(roi: np.ndarray, origin: tuple[int, int], rest_upper: np.ndarray, 
     top = rest_upper + up_axis * 0.03 * iod  # also cover the original lash line
     poly = np.concatenate([top, new_upper[::-1]])
     ox, oy = origin
-    x0 = max(0, int(np.floor(poly[:, 0].min())) - 2 - ox)
-    y0 = max(0, int(np.floor(poly[:, 1].min())) - 2 - oy)
-    x1 = min(roi.shape[1], int(np.ceil(poly[:, 0].max())) + 3 - ox)
-    y1 = min(roi.shape[0], int(np.ceil(poly[:, 1].max())) + 3 - oy)
+    x0, y0, x1, y1 = box_around(poly, origin, roi.shape, pad=2)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
     off = np.array([ox + x0, oy + y0], dtype=np.float64)
