@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generation.pipeline.engines.native.roi import box_around
+from generation.pipeline.engines.native.roi import carry_sprite
 
 # (nose wing, mid-fold points, mouth corner) per side, image left first.
 FOLDS = ((64, (92, 186), 61), (294, (322, 410), 291))
@@ -111,18 +111,11 @@ def _paint_gain(roi: np.ndarray, origin: tuple[int, int], fold: _Fold, now: np.n
     """Multiply ``roi`` (in place) by 1 + amount * gain, the gain map carried from its rest anchors to ``now``."""
     import cv2
 
-    ox, oy = origin
     m = cv2.getAffineTransform(fold.anchors, now).astype(np.float64)  # rest -> now, frame pixels
-    h, w = fold.gain.shape
-    corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) + fold.origin
-    box = corners @ m[:, :2].T + m[:, 2]
-    x0, y0, x1, y1 = box_around(box, origin, roi.shape, pad=0)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    carried = carry_sprite(fold.gain, fold.origin, m, origin, roi.shape, pad=0)
+    if carried is None:
         return
-    # Map from the gain map's pixels to this box's pixels.
-    to_box = m.copy()
-    to_box[:, 2] = m[:, :2] @ fold.origin + m[:, 2] - (ox + x0, oy + y0)
-    gain = cv2.warpAffine(fold.gain, to_box, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    gain, (x0, y0, x1, y1) = carried
     region = roi[y0:y1, x0:x1]
     factor = cv2.addWeighted(gain, amount, gain, 0.0, 1.0)  # 1 + amount * gain, in one pass
     region[...] = cv2.multiply(region, cv2.merge([factor, factor, factor]), dtype=cv2.CV_8U)  # saturating

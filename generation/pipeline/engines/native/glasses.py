@@ -25,7 +25,7 @@ import numpy as np
 
 from generation.pipeline import face as F
 from generation.pipeline.engines.native.eyes import EYE_CONTOURS, contour_ids
-from generation.pipeline.engines.native.roi import box_around
+from generation.pipeline.engines.native.roi import carry_sprite
 
 logger = logging.getLogger(__name__)
 
@@ -331,21 +331,13 @@ class RimPainter:
 
     def paint(self, roi: np.ndarray, origin: tuple[int, int], carried: np.ndarray) -> None:
         """Paste the rims into ``roi`` (in place), moved by the head alone (``carried``: the mesh moved only by the head)."""
-        import cv2
-
         if self.rims is None:
             return
         motion = (self.fit @ np.asarray(carried, dtype=np.float64)[ANCHORS]).T  # rest frame pixels -> now
-        sh, sw = self.sprite.shape[:2]
-        corners = np.array([[0, 0], [sw, 0], [0, sh], [sw, sh]], np.float64) + self.origin
-        box = corners @ motion[:, :2].T + motion[:, 2]
-        ox, oy = origin
-        x0, y0, x1, y1 = box_around(box, origin, roi.shape, pad=1)
-        if x1 - x0 < 2 or y1 - y0 < 2:
+        carried_rims = carry_sprite(self.sprite, self.origin, motion, origin, roi.shape, pad=1)
+        if carried_rims is None:
             return
-        to_box = motion.copy()
-        to_box[:, 2] = motion[:, :2] @ self.origin + motion[:, 2] - (ox + x0, oy + y0)
-        moved = cv2.warpAffine(self.sprite, to_box, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        moved, (x0, y0, x1, y1) = carried_rims
         a = moved[..., 3:4]
         region = roi[y0:y1, x0:x1].astype(np.float32)
         roi[y0:y1, x0:x1] = np.clip(region * (1 - a) + moved[..., :3] * a, 0, 255).astype(np.uint8)
