@@ -51,6 +51,8 @@ PAD = 2  # pixels around the rim replaced in the warp source and pasted back (it
 ANCHORS = [33, 133, 263, 362, 168, 6, 70, 300, 107, 336]  # eye corners, nose bridge, brows: the head's motion around the rims
 EYE_CLEAR = 0.02  # IOD kept clear of the frame around each eye opening
 UPPER_LIDS = [i for _, upper, _ in EYE_CONTOURS.values() for i in upper]
+UPPER_BROWS = (F.RIGHT_BROW[:5], F.LEFT_BROW[:5])  # each brow's upper edge, outer end first
+BROW_CLEAR = 0.03  # IOD above a brow's upper edge where the forehead's skin is sampled
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Rims:
     size: tuple[int, int]  # crop (W, H)
     bridge: tuple[int, int] = (0, -1)  # crop columns between the two rims: the bridge, held and pasted like them
     hinges: tuple[float, float] = (0.0, 0.0)  # crop columns past which (outward) the rims' ends are the hinges
+    ceiling: np.ndarray | None = None  # (W,) row above the brows (the forehead's skin), NaN outside them
 
 
 def _crop_frame(points: np.ndarray, iod: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -147,7 +150,18 @@ def find_rims(image: np.ndarray, points: np.ndarray, iod: float) -> Rims | None:
     corners = local[[33, 133, 263, 362], 0]
     logger.info("glasses: dark rims found over %d of %d columns", int(np.isfinite(top).sum()), w)
     return Rims(top=top, bottom=bottom, to_image=to_image, size=(w, h), bridge=bridge,
-                hinges=(float(corners.min()), float(corners.max())))
+                hinges=(float(corners.min()), float(corners.max())), ceiling=_ceiling(local, w, iod))
+
+
+def _ceiling(local: np.ndarray, w: int, iod: float) -> np.ndarray:
+    """Per crop column, the row just above the brows (NaN where no brow is)."""
+    ceiling = np.full(w, np.nan)
+    for ids in UPPER_BROWS:
+        edge = local[ids]
+        edge = edge[np.argsort(edge[:, 0])]
+        cols = np.arange(max(0, int(np.ceil(edge[0, 0]))), min(w, int(np.floor(edge[-1, 0])) + 1))
+        ceiling[cols] = np.interp(cols, edge[:, 0], edge[:, 1]) - BROW_CLEAR * iod
+    return ceiling
 
 
 def _add_bridge(top: np.ndarray, bottom: np.ndarray, middle: float, depth: float) -> tuple[int, int]:
@@ -235,16 +249,22 @@ def rim_mask(rims: Rims, pad: int = PAD) -> np.ndarray:
 
 
 def _fill_from_above(crop: np.ndarray, rims: Rims, pad: int) -> np.ndarray:
-    """The crop with each rim column replaced by the skin just above it, mirrored down (a raised brow uncovers it)."""
+    """The crop with each rim column replaced by skin from above it, mirrored down (a raised brow uncovers it).
+
+    Under a brow that skin is the forehead's above the brow: the brow's own hairs,
+    mirrored into the gap, would show as a dark smear once the brow rises.
+    """
     out = crop.copy()
     h = crop.shape[0]
+    ceiling = rims.ceiling if rims.ceiling is not None else np.full(len(rims.top), np.nan)
     for x in np.flatnonzero(np.isfinite(rims.top)):
         a = int(rims.top[x]) - pad
         b = int(rims.bottom[x]) + pad
-        if a < 1:
+        mirror = min(a, int(ceiling[x])) if np.isfinite(ceiling[x]) else a
+        if mirror < 1:
             continue
         rows = np.arange(max(0, a), min(h, b + 1))
-        src = np.clip(2 * a - 1 - rows, 0, h - 1)
+        src = np.clip(2 * mirror - 1 - (rows - a + mirror), 0, h - 1)
         out[rows, x] = crop[src, x]
     return out
 

@@ -112,3 +112,18 @@ def test_brows_are_held_below_the_rims_and_at_the_hinges(setup):
     # Without glasses nothing is held.
     bare = glasses.RimPainter(base, face.points, iod)
     assert not bare.found and np.all(bare.brow_limits(face.points, iod)[0] == 1)
+
+
+def test_the_gap_a_raised_brow_opens_shows_forehead_not_mirrored_brow():
+    """Under a brow the rims are filled from the forehead above it; the brow's hairs would smear once it rises."""
+    crop = np.full((60, 8, 3), 200, np.uint8)  # forehead
+    crop[20:28] = 60  # a brow, resting on ...
+    crop[30:38] = 10  # ... the rim
+    crop[38:] = 180  # skin behind the lens
+    top, bottom = np.full(8, 30.0), np.full(8, 37.0)
+    under_brow = glasses.Rims(top=top, bottom=bottom, to_image=np.eye(2, 3), size=(8, 60), ceiling=np.full(8, 18.0))
+    filled = glasses._fill_from_above(crop, under_brow, pad=2)
+    assert filled[28:40].min() >= 190 and np.array_equal(filled[:28], crop[:28]) and np.array_equal(filled[40:], crop[40:])
+    # Without a brow above the rims (past the brows' ends) the skin just above them is mirrored down, as before.
+    no_brow = glasses.Rims(top=top, bottom=bottom, to_image=np.eye(2, 3), size=(8, 60), ceiling=np.full(8, np.nan))
+    assert glasses._fill_from_above(crop, no_brow, pad=2)[28:40].min() <= 60
