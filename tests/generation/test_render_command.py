@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -68,6 +69,57 @@ def test_audio_alone_is_decoded_in_the_speech_process(tmp_path, astronaut_path, 
     assert "lip sync: allphone" in result.stdout
     assert "bilabial closures found in the signal" in result.stdout
     assert media.probe(out).has_audio
+
+
+def _interrupted_render(tmp_path, astronaut_path, short_speech_wav, sig) -> tuple[subprocess.Popen, str, list[int]]:
+    """A render sent ``sig`` once it is aligning speech (its speech process is up): (process, stderr, child pids)."""
+    out = tmp_path / "stopped.mp4"
+    env = {"PAKSA_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path),
+           "PYTHONUNBUFFERED": "1"}  # progress lines as they happen, not at exit
+    proc = subprocess.Popen([sys.executable, "manage.py", "render", "--image", str(astronaut_path), "--audio", str(short_speech_wav),
+                             "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: list[int] = []
+    for line in proc.stdout:
+        if "Aligning speech" in line:
+            children = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
+            proc.send_signal(sig)
+            break
+    _, stderr = proc.communicate(timeout=120)
+    return proc, stderr, children
+
+
+def _gone(pids: list[int], within_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_ctrl_c_stops_cleanly_without_a_traceback_a_partial_video_or_a_stray_process(tmp_path, astronaut_path, short_speech_wav):
+    import signal
+
+    proc, stderr, children = _interrupted_render(tmp_path, astronaut_path, short_speech_wav, signal.SIGINT)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "stopped.mp4").exists() and not list(tmp_path.glob(".stopped.mp4.part"))
+    assert children and _gone(children)  # the speech process (and ffmpeg) end with the command
+
+
+def test_a_killed_command_leaves_no_speech_process_behind(tmp_path, astronaut_path, short_speech_wav):
+    import signal
+
+    proc, _, children = _interrupted_render(tmp_path, astronaut_path, short_speech_wav, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    assert children and _gone(children)
 
 
 def test_batch_from_csv(tmp_path, astronaut_path):

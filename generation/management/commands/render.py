@@ -11,6 +11,7 @@ import gc
 import importlib
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import time
@@ -52,6 +53,17 @@ class Command(BaseCommand):
         gc.set_threshold(first, second, FULL_COLLECTION_THRESHOLD)
         try:
             super().run_from_argv(argv)
+        except KeyboardInterrupt:
+            # The render's own clean-up (ffmpeg, work files) ran on the way out, and a video is only
+            # renamed into place once whole. The exit skips the interpreter's teardown: Ctrl-C can land
+            # inside the speech executor's locks (joining it would hang) or while MediaPipe's C++ code
+            # is building its graph on the preload thread (its teardown aborts).
+            for child in multiprocessing.active_children():
+                child.terminate()
+            self.stderr.write("Interrupted: the video in progress was not written.")
+            self.stderr.flush()
+            sys.stdout.flush()
+            os._exit(130)
         finally:
             gc.freeze()
 
@@ -155,12 +167,20 @@ def _speech_process():
     It starts now and imports the speech modules while this process is still
     loading its own; "spawn" because forking a process with threads can deadlock.
     """
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    from generation.pipeline.process import exit_with_parent
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
         for module in ("generation.pipeline.speech.timeline", "pocketsphinx"):
             pool.submit(importlib.import_module, module)
         yield pool
-    finally:
+    except KeyboardInterrupt:
+        raise  # no orderly shutdown (see run_from_argv); the worker ends when this process does
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    else:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
