@@ -9,7 +9,7 @@ spectrum of the dip's last HOLD_S before the release: behind closed lips only
 the low voice bar or nasal murmur sounds, while behind the tongue frication
 and bursts carry energy above 3 kHz. A tiny logistic model weighs the
 low (0-400 Hz), middle (1-3 kHz) and high (3-8 kHz) shares of that tail and
-whether the phone loop itself heard a bilabial there (closure_fit.py fits it
+whether the phone loop itself heard a bilabial there (generation/bench/closure_fit.py fits it
 on espeak-ng and Festival speech in eight languages; held-out sentences and
 voices measure it).
 

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 FRAME_S = 0.01  # PocketSphinx frame rate is 100/s
 ALLPHONE_LW = 2.0
 # Narrow beams and one Gaussian per mixture (defaults 1e-48 and 4): 0.44 -> 0.27 s per 10 s of speech,
-# with the same closure figures on the training, held-out and benchmark clips (closure_fit.py).
+# with the same closure figures on the training, held-out and benchmark clips (generation/bench/closure_fit.py).
 ALLPHONE_BEAM = 1e-10
 ALLPHONE_TOPN = 1
 _NON_WORDS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+.*\+)$", re.I)

@@ -8,11 +8,11 @@ lipsync.py), which measures the model on speech it never saw. The truth is the
 synthesiser's own phone times: a dip is a bilabial when a p/b/m covers its
 middle or a third of it, a tongue consonant likewise; other dips are not used.
 
-    from generation.pipeline.speech.closure_fit import fit
+    from generation.bench.closure_fit import fit
     weights, bias, held_out = fit(Path("/tmp/closure-fit"))
 
 ``held_out`` is each language's accuracy under a model fitted without it.
-Django-free.
+It lives with the benchmarks (it uses their Festival speech); nothing at run time imports it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generation.bench.lipsync import festival_available, festival_speech
 from generation.pipeline.speech import sphinx
 from generation.pipeline.speech.closures import dip_features, find_dips
 from generation.pipeline.speech.inventory import phone_info
@@ -70,8 +71,6 @@ def training_speech(work: Path) -> list[tuple[str, np.ndarray, int, list]]:
                 speech = espeak.synthesize(text, espeak_voice(lang) + variant, rate_wpm=rate)
                 name = f"{lang}{j}{variant.strip('+')}{rate}"
                 out.append((lang, *_clip(speech.write_wav(work / f"{name}.wav"), work / name), list(speech.phones)))
-    from generation.bench.lipsync import festival_available, festival_speech
-
     if festival_available(FESTIVAL_VOICE):
         english = SENTENCES["en"]
         for k, text in enumerate((" ".join(english[:3]), " ".join(english[3:]))):
