@@ -95,21 +95,17 @@ class Command(BaseCommand):
 
         return lipsync_quality(10.0 if quick else 20.0)
 
-    def _realism(self, quick, results):
+    def _realism(self, quick, results, portrait: str = "avatar"):
+        """``avatar``: the project's default avatar, a neutral face, so every emotion has room to show;
+        ``unseen``: a real photo nothing was tuned on (issue 17's targets hold there), fetched at bench time."""
         from expressions.fetch import face_landmarker_path, mini_xception_path
         from generation.bench.realism import emotion_realism
 
-        # The project's default avatar: a neutral face, so every emotion has room to show.
-        return emotion_realism("avatar", seconds=8.0 if quick else 12.0, resolution="720p",
+        return emotion_realism(portrait, seconds=8.0 if quick else 12.0, resolution="720p",
                                landmarker_model=face_landmarker_path(None), xception_model=mini_xception_path(None))
 
     def _unseen(self, quick, results):
-        from expressions.fetch import face_landmarker_path, mini_xception_path
-        from generation.bench.realism import emotion_realism
-
-        # Issue 17's targets hold for a portrait nothing was tuned on: a real photo fetched at bench time.
-        return emotion_realism("unseen", seconds=8.0 if quick else 12.0, resolution="720p",
-                               landmarker_model=face_landmarker_path(None), xception_model=mini_xception_path(None))
+        return self._realism(quick, results, "unseen")
 
     def _lipsync(self, quick, results):
         from generation.bench.lipsync import lipsync_bench
