@@ -159,7 +159,8 @@ class FaceAnimator:
         smile = pose.smile * strength * (self.smile_damp if pose.smile > 0 else 1.0 + self.source_smile)
         # Brows lift a touch on emphasised speech.
         brow = pose.brow_raise * upper + 0.3 * max(0.0, float(energy) - 0.6) * p.scales.head
-        return Life(blink=blink, smile=smile, brow_raise=brow, brow_inner=pose.brow_inner * upper, lid_open=pose.lid_open * upper,
+        return Life(blink=blink, smile=smile, brow_raise=brow, brow_inner=pose.brow_inner * upper,
+                    brow_outer=pose.brow_outer * upper, lid_open=pose.lid_open * upper,
                     cheek=pose.cheek * strength * self.smile_damp, lower_lip_up=pose.lower_lip_up * strength,
                     unsmile=pose.unsmile * strength,
                     yaw=yaw, pitch=pitch, gaze=gaze, head=head)

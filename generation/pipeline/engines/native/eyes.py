@@ -193,6 +193,11 @@ def _build_eye(base: np.ndarray, points: np.ndarray, name: str) -> _Eye | None:
     vis_mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(vis_mask, [np.round((rest - (sx0, sy0)) * 4).astype(np.int32)], 255, cv2.LINE_8, 2)
     vis_mask = cv2.erode(vis_mask, np.ones((3, 3), np.uint8)) > 0
+    # The rows just under the upper lid carry its lashes' shadow: a raised lid would leave them on the iris.
+    upper = rest[:9] - (sx0, sy0)  # corner, upper lid, corner
+    order = np.argsort(upper[:, 0])
+    lid_y = np.interp(xx[0], upper[order, 0], upper[order, 1])
+    vis_mask &= yy >= lid_y[None, :] + LASH * width
     inside = dist <= radius
     seen = vis_mask & inside
     if seen.sum() < 6:

@@ -42,6 +42,7 @@ class EmotionPose:
     smile: float = 0.0  # mouth corners up/out (negative: down, a frown)
     brow_raise: float = 0.0  # whole brows up (negative: down/frown)
     brow_inner: float = 0.0  # inner brow ends up (sad) / down-in (negative, angry)
+    brow_outer: float = 0.0  # outer brow ends up (the arch of surprise)
     lid_open: float = 0.0  # eyes widened (negative: narrowed)
     cheek: float = 0.0  # cheeks raised
     lower_lip_up: float = 0.0  # lower lip pushed up by the chin (a pout)
@@ -57,7 +58,9 @@ EMOTION_POSES = {
     # Sad: inner brow ends well up (the oblique brows), heavy upper lids, eyes down, corners down.
     "sad": EmotionPose(smile=-1.8, brow_inner=3.0, brow_raise=0.2, lid_open=-1.5, gaze_down=0.2, unsmile=1.0),
     "angry": EmotionPose(smile=-1.0, brow_raise=-2.1, brow_inner=-2.2, lid_open=-0.8, lip_press=0.4, unsmile=1.0),
-    "surprised": EmotionPose(brow_raise=1.5, brow_inner=0.3, lid_open=1.1, jaw=0.15),
+    # Surprised: brows up as a whole and arched (inner and outer raisers), upper lids up off the iris,
+    # the jaw dropped, and any smile of the photo's own let go.
+    "surprised": EmotionPose(brow_raise=2.0, brow_inner=0.7, brow_outer=1.0, lid_open=1.1, jaw=0.15, unsmile=1.0),
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from generation.pipeline import face as F
 from generation.pipeline.engines.native import head as head_model
 from generation.pipeline.engines.native import motion
+from generation.pipeline.engines.native.eyes import IRIS
 from generation.pipeline.engines.native.warp import MESH_POINTS
 from generation.pipeline.types import MouthParams
 
@@ -30,6 +31,11 @@ EYES = {  # corners, upper lid (corner to corner), lower lid (same direction)
 }
 NEUTRAL_CURVE = 0.03  # a neutral closed mouth's seam middle sits about this far (IOD) below its corners
 LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move most in the middle
+# A widened eye (upper lid raiser, AU5) shows the white above the iris: its upper lid rises at least
+# this far (eye widths) and, on eyes whose lid covers the iris top, to this far above the iris.
+WIDE_MIN_LIFT = 0.12
+WIDE_SCLERA = 0.06
+WIDE_MAX_LIFT = 0.2  # the lid's fold above stops it
 
 
 @dataclass
@@ -45,6 +51,7 @@ class FaceRig:
     half_width: float
     head: head_model.HeadModel
     lid_gap: dict = field(default_factory=dict)  # eye -> (7,) upper-to-lower lid along v
+    lid_lift: dict = field(default_factory=dict)  # eye -> (7,) pixels the upper lid rises in a fully widened eye
     eye_width: float = 0.0
     brow_inner: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) 0 outer .. 1 inner
     brow_ids: list = field(default_factory=list)
@@ -100,6 +107,20 @@ def to_face(rig_u: np.ndarray, rig_v: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.stack([d @ rig_u, d @ rig_v], axis=-1)
 
 
+def _lid_lift(pts: np.ndarray, u: np.ndarray, v: np.ndarray, origin: np.ndarray, upper: list[int], eye_width: float,
+              iris: tuple[int, list[int]]) -> np.ndarray:
+    """(7,) pixels one upper lid rises for a fully widened eye: to just above the iris (a lid that covers
+    its top rises further), at least ``WIDE_MIN_LIFT`` eye widths; without iris points, the minimum."""
+    lift = WIDE_MIN_LIFT * eye_width
+    if len(pts) > max(iris[1]):
+        centre, ring = pts[iris[0], :2], pts[list(iris[1]), :2]
+        radius = float(np.max(np.linalg.norm(ring - centre, axis=1)))
+        iris_top = float((centre - origin) @ v) - radius
+        lid_mid = float((pts[upper[3], :2] - origin) @ v)
+        lift = max(lift, lid_mid - (iris_top - WIDE_SCLERA * eye_width))
+    return LIDS * min(lift, WIDE_MAX_LIFT * eye_width)
+
+
 def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_room: np.ndarray | None = None,
               brow_reach_up: np.ndarray | None = None) -> FaceRig:
     """Everything about the face that stays fixed for a job (``points``: (N >= 468, 2 or 3) pixels; z is depth).
@@ -127,6 +148,7 @@ def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_roo
     for name, (_, upper, lower) in EYES.items():
         lid_gap[name] = np.maximum(loc[lower, 1] - loc[upper, 1], 0.0)
     eye_width = 0.5 * sum(float(np.linalg.norm(p[c[0]] - p[c[1]])) for c, _, _ in EYES.values())
+    lid_lift = {name: _lid_lift(pts, u, v, mc, upper, eye_width, IRIS[name]) for name, (_, upper, _) in EYES.items()}
     brow_ids = F.RIGHT_BROW + F.LEFT_BROW
     mid_u = loc[[F.NOSE_TIP], 0][0]
     brow_abs = np.abs(loc[brow_ids, 0] - mid_u)
@@ -183,7 +205,7 @@ def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_roo
     head = head_model.build_head(np.column_stack([p, depth]), u, v, mc, iod)
     half_width = 0.5 * float(cu[1] - cu[0])
     return FaceRig(rest=p, iod=iod, lip_ring=lip_ring, lip_mix=lip_mix, u=u, v=v, mouth_centre=mc, lip_gap=gap, lip_profile=profile,
-                   lip_u=loc[UP_IN, 0], half_width=half_width, head=head, lid_gap=lid_gap, eye_width=eye_width,
+                   lip_u=loc[UP_IN, 0], half_width=half_width, head=head, lid_gap=lid_gap, lid_lift=lid_lift, eye_width=eye_width,
                    brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
                    spread=spread, pivot=pivot, smile_curve=smile_curve,
                    lip_frac=np.clip(loc[UP_IN, 0] / max(1e-6, half_width), -1, 1),
@@ -201,6 +223,7 @@ class Life:
     smile: float = 0.0  # mouth corners up/out (negative: down, a frown)
     brow_raise: float = 0.0
     brow_inner: float = 0.0  # inner brow ends up (sad) / down and in (negative, angry)
+    brow_outer: float = 0.0  # outer brow ends up (surprise's arch)
     lid_open: float = 0.0  # eyes widened (negative: narrowed)
     cheek: float = 0.0  # cheeks raised (a smile's)
     lower_lip_up: float = 0.0  # the chin pushes the lower lip up (a pout)
@@ -287,14 +310,14 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     squint, wide = max(-life.lid_open, 0.0), max(life.lid_open, 0.0)
     for name, (upper, lower) in _EYE_IDS.items():
         lg = rig.lid_gap[name]
-        top = 0.55 * gaze_dv * LIDS + (0.2 * squint - 0.3 * wide) * lg
+        top = 0.55 * gaze_dv * LIDS + 0.2 * squint * lg - min(wide, 1.0) * rig.lid_lift[name]
         disp[upper, 1] = top + b * (0.85 * lg - top)
         disp[lower, 1] = (-b * 0.15 * lg + 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg
                           - 0.03 * iod * happy * LIDS)
 
     # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
     inner = rig.brow_inner
-    disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * life.brow_inner * inner
+    disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * (life.brow_inner * inner + life.brow_outer * (1 - inner))
     disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * rig.brow_inward
     if len(rig.brow_room):
         disp[rig.brow_ids, 1] = np.minimum(disp[rig.brow_ids, 1], rig.brow_room)  # never below rigid glasses' rims

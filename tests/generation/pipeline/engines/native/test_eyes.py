@@ -105,3 +105,60 @@ def test_a_raised_lid_takes_the_lash_line_up(astronaut_bgr):
         return top + int(np.argmin(frame[top:bottom, x].astype(float).sum(1)))
 
     assert lash_row(rest) - lash_row(wide) >= 0.4 * raise_px
+
+
+def _drawn_eye():
+    """A drawn eye (skin, sclera, blue iris, a black lash line along the upper lid) and its 478 points."""
+    import cv2
+
+    base = np.full((120, 160, 3), (150, 170, 200), np.uint8)
+    (c0, c1), upper, lower = eyes.EYE_CONTOURS["right"]
+    t = np.linspace(0, np.pi, 9)
+    xs, up_y, lo_y = 50 + 30 * (1 - np.cos(t)), 60 - 11 * np.sin(t), 60 + 9 * np.sin(t)
+    points = np.zeros((478, 2))
+    points[[c0] + upper + [c1]] = np.column_stack([xs, up_y])
+    points[lower] = np.column_stack([xs[1:-1], lo_y[1:-1]])
+    centre, ring = eyes.IRIS["right"]
+    points[centre] = (80, 58)
+    points[list(ring)] = [(92, 58), (80, 46), (68, 58), (80, 70)]  # the lid hides the iris's top
+    opening = np.round(np.concatenate([points[[c0] + upper + [c1]], points[lower][::-1]]) * 4).astype(np.int32)
+    cv2.fillPoly(base, [opening], (235, 240, 240), cv2.LINE_8, 2)
+    inside = np.zeros(base.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [opening], 255, cv2.LINE_8, 2)
+    iris = base.copy()
+    cv2.circle(iris, (80, 58), 12, (160, 110, 40), -1)
+    base[inside > 0] = iris[inside > 0]
+    cv2.polylines(base, [np.round(points[[c0] + upper + [c1]] * 4).astype(np.int32)], False, (20, 20, 20), 3, cv2.LINE_8, 2)
+    return base, points
+
+
+def test_a_widened_eye_shows_a_clean_iris_not_the_lash_line_left_behind():
+    base, points = _drawn_eye()
+    painter = eyes.EyePainter(base, points)
+    ids = eyes.contour_ids("right")
+    rest = points[ids]
+    wide = rest.copy()
+    wide[1:8, 1] -= 8 * np.sin(np.linspace(0, np.pi, 9)[1:-1])  # the lid rises 8 px off the iris
+    frame = base.copy()
+    painter.paint(frame, (0, 0), "right", wide, rest, np.zeros(2))
+    yy, xx = np.mgrid[:frame.shape[0], :frame.shape[1]]
+    lid_at = np.interp(xx, wide[:9, 0], wide[:9, 1])
+    iris = (np.hypot(xx - 80, yy - 58) <= 9) & (yy > lid_at + 3)  # the iris clear of the raised lash line
+    assert iris.sum() > 150
+    assert frame[iris].min(axis=1).min() > 25, "the photo's lash line still crosses the iris"
+    assert np.abs(frame[iris].astype(int) - (160, 110, 40)).max() < 40
+
+
+def test_a_widened_eye_lifts_the_upper_lid_off_the_iris(astro):
+    _, face = astro
+    rig = build_rig(face.landmarks)
+    wide = displace_points(rig, MouthParams(), Life(lid_open=1.0))
+    for name, (_, upper, _) in EYES.items():
+        centre, ring = eyes.IRIS[name]
+        iris_top = face.points[centre, 1] - np.max(np.linalg.norm(face.points[list(ring)] - face.points[centre], axis=1))
+        assert wide[upper[3], 1] < iris_top - 0.03 * rig.eye_width  # white shows above the iris
+        assert wide[upper[3], 1] > rig.rest[upper[3], 1] - 0.25 * rig.eye_width  # no further than the lid's fold allows
+    # Without iris points the lid still rises by the minimum.
+    plain = build_rig(face.landmarks[:468])
+    lift = rig.rest[EYES["right"][1][3], 1] - displace_points(plain, MouthParams(), Life(lid_open=1.0))[EYES["right"][1][3], 1]
+    assert lift > 0.1 * plain.eye_width
