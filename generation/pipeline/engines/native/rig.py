@@ -29,6 +29,9 @@ EYES = {  # corners, upper lid (corner to corner), lower lid (same direction)
     "right": ((33, 133), [246, 161, 160, 159, 158, 157, 173], [7, 163, 144, 145, 153, 154, 155]),
     "left": ((263, 362), [466, 388, 387, 386, 385, 384, 398], [249, 390, 373, 374, 380, 381, 382]),
 }
+# Cancelling the photo's own smile brings its corners most of the way down to the seam's middle; the
+# middle rises only a little (a rising upper lip bares the teeth: a snarl, not a sad or angry mouth).
+CANCEL_CORNER = 0.85
 NEUTRAL_CURVE = 0.03  # a neutral closed mouth's seam middle sits about this far (IOD) below its corners
 LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move most in the middle
 # A widened eye (upper lid raiser, AU5) shows the white above the iris: its upper lid rises at least
@@ -289,9 +292,9 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     # for a smile, down (and a little in) for a frown.
     corner_du = iod * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.05 * happy - 0.01 * frown)
     corner_dv = 0.25 * drop - 0.07 * happy * iod + 0.07 * frown * iod
-    # Cancelling the photo's own smile: the corners drop and the middle of the lips rises by half each.
+    # Cancelling the photo's own smile (see CANCEL_CORNER).
     cancel = _clip(life.unsmile, 0.0, 1.0) * rig.smile_curve
-    corner_dv += 0.5 * cancel
+    corner_dv += CANCEL_CORNER * cancel
     corner_du -= 0.3 * cancel  # and come back in from the smile's stretch
     for idx, sign in zip(CORNERS_IN, (-1, 1)):
         disp[idx] = (sign * corner_du, corner_dv)
@@ -299,7 +302,7 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
         disp[idx] = (sign * corner_du, corner_dv)
     for ids in (UP_IN, LO_IN, UP_OUT, LO_OUT):
         disp[ids, 0] = rig.lip_frac * corner_du
-        disp[ids, 1] += (1 - prof) * corner_dv - 0.5 * cancel * prof  # columns near a corner follow it
+        disp[ids, 1] += (1 - prof) * corner_dv - (1 - CANCEL_CORNER) * cancel * prof  # columns near a corner follow it
 
     disp[rig.lip_ring] = rig.lip_mix @ disp
 

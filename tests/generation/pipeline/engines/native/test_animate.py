@@ -220,9 +220,11 @@ def test_sad_and_angry_flatten_the_photos_own_smile(setup):
         seam = 0.5 * (p[13] + p[14]) - 0.5 * (p[61] + p[291])
         return float(seam @ rig.v) / rig.iod
 
-    rest = curve(displace_points(rig, MouthParams()))
-    flat = curve(displace_points(rig, MouthParams(), Life(unsmile=1.0)))
+    at_rest, cancelled = displace_points(rig, MouthParams()), displace_points(rig, MouthParams(), Life(unsmile=1.0))
+    rest, flat = curve(at_rest), curve(cancelled)
     assert flat < rest - 0.8 * rig.smile_curve / rig.iod
+    # The corners come down to the seam; the upper lip's middle barely rises (else it bares the teeth: a snarl).
+    assert float((cancelled[13] - at_rest[13]) @ rig.v) > -0.25 * rig.smile_curve
     assert curve(displace_points(rig, MouthParams(), Life(unsmile=1.0, smile=-1.0))) < flat - 0.03
 
 
