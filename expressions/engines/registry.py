@@ -16,8 +16,7 @@ logger = logging.getLogger(__name__)
 ENGINE_NAMES = ("mediapipe", "threeddfa", "openseeface", "mini_xception")
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple, dict[str, EngineStatus]]] = {}
-_partial: dict[tuple[str, str], tuple[tuple, EngineStatus]] = {}
+_cache: dict[tuple[str, str], tuple[tuple, EngineStatus]] = {}  # (models dir, engine) -> (fingerprint, status)
 
 
 def _fingerprint(models: Path) -> tuple:
@@ -88,23 +87,20 @@ def engine_statuses(models: Path | None = None, *, refresh: bool = False,
     """
     models = Path(models) if models else models_dir()
     fp = _fingerprint(models)
-    key = str(models)
+    names = only or ENGINE_NAMES
     with _lock:
-        cached = _cache.get(key)
-        if cached and cached[0] == fp and not refresh:
-            return {name: cached[1][name] for name in only} if only else cached[1]
-        if only:
-            partial = {name: _partial[(key, name)][1] for name in only
-                       if (key, name) in _partial and _partial[(key, name)][0] == fp and not refresh}
-            if len(partial) == len(only):
-                return partial
-    statuses = _check_all(models, only or ENGINE_NAMES)
-    with _lock:
-        if only:
-            _partial.update({(key, name): (fp, status) for name, status in statuses.items()})
-        else:
-            _cache[key] = (fp, statuses)
+        entries = {name: _cache.get((str(models), name)) for name in names}
+    cached = {name: entry[1] for name, entry in entries.items() if entry and entry[0] == fp}
+    if len(cached) == len(names) and not refresh:
+        return cached
+    statuses = _check_all(models, names)
+    _store(models, fp, statuses)
     return statuses
+
+
+def _store(models: Path, fingerprint: tuple, statuses: dict[str, EngineStatus]) -> None:
+    with _lock:
+        _cache.update({(str(models), name): (fingerprint, status) for name, status in statuses.items()})
 
 
 def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120.0) -> bool:
@@ -138,8 +134,7 @@ def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120
     if statuses is None:
         logger.warning("the expression checks did not answer from a child process; they will run in this one")
         return False
-    with _lock:
-        _cache[str(models)] = (fingerprint, statuses)
+    _store(models, fingerprint, statuses)
     return True
 
 

@@ -25,7 +25,7 @@ def test_prefetch_checks_in_a_child_and_this_process_reuses_the_answer(tmp_path,
 
 def test_prefetched_statuses_are_the_real_checks(tmp_path):
     assert registry.engine_statuses_prefetch(tmp_path)
-    prefetched = registry._cache[str(tmp_path)][1]
+    prefetched = registry.engine_statuses(tmp_path)
     assert prefetched == registry._check_all(tmp_path)
     assert not prefetched["mini_xception"].available or prefetched["mini_xception"].path  # a real file backs it
 
@@ -37,4 +37,7 @@ def _die(models, sender):
 def test_a_child_that_dies_leaves_the_checks_to_this_process(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_child_target", _die)
     assert not registry.engine_statuses_prefetch(tmp_path, timeout=30)
-    assert str(tmp_path) not in registry._cache
+    here = []
+    monkeypatch.setattr(registry, "_check_all", lambda *args: here.append(args) or {name: None for name in args[1]})
+    registry.engine_statuses(tmp_path)
+    assert len(here) == 1  # nothing was cached: the checks ran in this process

@@ -79,7 +79,6 @@ def test_a_render_s_estimate_checks_only_the_blendshape_engine(astronaut_bgr, mo
     from expressions.engines import mini_xception, registry
 
     monkeypatch.setattr(registry, "_cache", {})
-    monkeypatch.setattr(registry, "_partial", {})
     touched = []
     real_check = mini_xception.check
     monkeypatch.setattr(mini_xception, "check", lambda *a, **k: touched.append("check") or real_check(*a, **k))
