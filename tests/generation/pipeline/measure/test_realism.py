@@ -33,6 +33,18 @@ def test_gaze_shifts_count_jumps_once_and_see_through_blinks():
     assert realism.count_gaze_shifts(gaze, blinking, FPS) == len(range(40, n - 20, 60))
 
 
+def test_a_blink_of_narrowed_eyes_is_not_a_gaze_shift():
+    """The detector reads a narrowed eye shut as still ~0.7 open, and its iris follows the closing lid."""
+    rng = np.random.default_rng(1)
+    n = FPS * 8
+    gaze = rng.normal(0, 0.004, (n, 2))
+    openness = np.full(n, 0.2)
+    for start in (50, 130):
+        openness[start:start + 4] = 0.2 * np.array([0.9, 0.7, 0.66, 0.72])
+        gaze[start - 1:start + 5, 1] += np.array([0.0, 0.02, 0.06, 0.07, 0.05, 0.01])  # dragged down by the lid
+    assert realism.count_gaze_shifts(gaze, openness, FPS) == 0
+
+
 def test_corner_ratio_reads_the_mouth_interior():
     import cv2
 
