@@ -39,6 +39,9 @@ LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move mos
 WIDE_MIN_LIFT = 0.12
 WIDE_SCLERA = 0.06
 WIDE_MAX_LIFT = 0.2  # the lid's fold above stops it
+# Narrowed eyes (a squint, heavy sad lids, a look down) keep at least this share of their opening
+# (blinks aside): the iris, and its saccades, stay in view.
+MIN_OPEN = 0.5
 
 
 @dataclass
@@ -314,9 +317,14 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     for name, (upper, lower) in _EYE_IDS.items():
         lg = rig.lid_gap[name]
         top = 0.55 * gaze_dv * LIDS + 0.2 * squint * lg - min(wide, 1.0) * rig.lid_lift[name]
+        low = 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg - 0.03 * iod * happy * LIDS
+        closing = top - low  # narrowing of the opening, pixels
+        limit = (1.0 - MIN_OPEN) * lg
+        if np.any(closing > limit):  # heavy lids and a look down together would all but shut a hooded eye
+            keep = np.where(closing > limit, limit / np.maximum(closing, 1e-9), 1.0)
+            top, low = top * keep, low * keep
         disp[upper, 1] = top + b * (0.85 * lg - top)
-        disp[lower, 1] = (-b * 0.15 * lg + 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg
-                          - 0.03 * iod * happy * LIDS)
+        disp[lower, 1] = low - b * 0.15 * lg
 
     # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
     inner = rig.brow_inner

@@ -162,3 +162,18 @@ def test_a_widened_eye_lifts_the_upper_lid_off_the_iris(astro):
     plain = build_rig(face.landmarks[:468])
     lift = rig.rest[EYES["right"][1][3], 1] - displace_points(plain, MouthParams(), Life(lid_open=1.0))[EYES["right"][1][3], 1]
     assert lift > 0.1 * plain.eye_width
+
+
+def test_heavy_lids_and_a_look_down_leave_the_iris_in_view_and_a_blink_still_closes(astro):
+    _, face = astro
+    rig = build_rig(face.landmarks)
+    (_, upper, lower), mid = EYES["right"], 3
+
+    def opening(life):
+        p = displace_points(rig, MouthParams(), life)
+        return float((p[lower[mid]] - p[upper[mid]]) @ rig.v)
+
+    rest = opening(Life())
+    assert opening(Life(lid_open=-0.6)) < 0.9 * rest  # a smile's squint narrows the eye
+    assert opening(Life(lid_open=-1.5, gaze=(0.0, 0.25))) >= 0.49 * rest  # sad lids looking down: half stays open
+    assert opening(Life(lid_open=-1.5, gaze=(0.0, 0.25), blink=1.0)) < 0.05 * rest
