@@ -41,7 +41,7 @@ WIDE_SCLERA = 0.06
 WIDE_MAX_LIFT = 0.2  # the lid's fold above stops it
 # Narrowed eyes (a squint, heavy sad lids, a look down) keep at least this share of their opening
 # (blinks aside): the iris, and its saccades, stay in view.
-MIN_OPEN = 0.5
+MIN_OPEN = 0.4
 
 
 @dataclass

@@ -175,5 +175,5 @@ def test_heavy_lids_and_a_look_down_leave_the_iris_in_view_and_a_blink_still_clo
 
     rest = opening(Life())
     assert opening(Life(lid_open=-0.6)) < 0.9 * rest  # a smile's squint narrows the eye
-    assert opening(Life(lid_open=-1.5, gaze=(0.0, 0.25))) >= 0.49 * rest  # sad lids looking down: half stays open
+    assert opening(Life(lid_open=-1.5, gaze=(0.0, 0.25))) >= 0.39 * rest  # sad lids looking down: 40% stays open
     assert opening(Life(lid_open=-1.5, gaze=(0.0, 0.25), blink=1.0)) < 0.05 * rest
