@@ -89,11 +89,17 @@ class LocalService:
             return len(re.findall(rb"worker \d+ ready", log.read()))
 
     def web_worker_pids(self) -> list[int]:
-        """The gunicorn master's worker processes (Linux: /proc/<pid>/task/<pid>/children)."""
+        """The gunicorn master's worker processes (Linux: /proc/<pid>/task/<pid>/children).
+
+        Workers are forks of the master and keep its command line (or, with setproctitle
+        installed, read "gunicorn: worker"); its other children do not (multiprocessing's
+        resource tracker, started for the expression checks' child)."""
         if self.web is None:
             return []
-        children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children").read_text().split()
-        return [int(pid) for pid in children]
+        master = self.web.pid
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        argv = Path(f"/proc/{master}/cmdline").read_bytes()
+        return [pid for pid in map(int, children) if _is_worker(_cmdline(pid), argv)]
 
     def _answers(self) -> bool:
         try:
@@ -136,3 +142,14 @@ class LocalService:
                 return data
             time.sleep(0.25)
         raise AssertionError(f"task {task_id} still {data} after {timeout} s")
+
+
+def _is_worker(cmdline: bytes, master_argv: bytes) -> bool:
+    return cmdline == master_argv or cmdline.startswith(b"gunicorn: worker")
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it has exited
+        return b""

@@ -19,6 +19,7 @@ def test_a_process_busy_with_an_event_stream_does_not_take_new_connections(tmp_p
     # would then have about even odds of hanging.
     with Service(tmp_path, worker=False, web_workers=2, PAKSA_WEB_THREADS="1", PAKSA_RATE_LIMIT_PER_MINUTE="0",
                  PAKSA_LOG_LEVEL="WARNING") as service:
+        assert len(service.web_worker_pids()) == 2  # the workers only, not the master's other children
         with astronaut_path.open("rb") as image:
             task_id = requests.post(f"{service.url}/api/v1/generate/video-from-prompt", data={"prompt": "Hello there."},
                                     files={"image": image}, timeout=30).json()["task_id"]
