@@ -26,7 +26,7 @@ def app_warm() -> None:
     import generation.tasks  # noqa: F401  (registers the Huey tasks submissions enqueue)
     from expressions.engines.registry import engine_statuses_prefetch
     from expressions.selectors import configured_models_dir
-    from generation.engines import engines_get
+    from generation.engines import engines_get, engines_prefetch
     from generation.pipeline import media
 
     # Importing the engine modules (torch among them) here puts one copy in memory that every
@@ -34,8 +34,10 @@ def app_warm() -> None:
     engines_get()["native"].availability()  # imports mediapipe; no graph runs
     media.ffmpeg_version()
     media.ffmpeg_filters()
-    # The expression checks load models: a throwaway child runs them, the workers inherit the answer.
+    # The expression checks and Wav2Lip's load models: throwaway children run them, the workers
+    # inherit the answers (a Huey worker loads Wav2Lip for its first render).
     engine_statuses_prefetch(configured_models_dir())
+    engines_prefetch()
     logger.info("web app warmed in %.2f s (%d URL patterns)", time.perf_counter() - started, len(patterns))
 
 

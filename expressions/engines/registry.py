@@ -110,27 +110,11 @@ def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120
     would keep them in memory only to answer /capabilities; the child holds them and exits.
     Returns False (nothing cached: the next call checks here) when the child fails or hangs.
     """
-    import multiprocessing
+    from generation.pipeline.process import answer_from_child
 
     models = Path(models) if models else models_dir()
     fingerprint = _fingerprint(models)
-    # A fresh interpreter, not a fork: MediaPipe's graphs abort in a forked copy of a process
-    # whose MediaPipe already started threads, and a warm web process may be one.
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child_target, args=(models, sender), name="expression-checks", daemon=True)
-    child.start()
-    sender.close()
-    try:
-        statuses = receiver.recv() if receiver.poll(timeout) else None
-    except EOFError:  # the child died before answering
-        statuses = None
-    finally:
-        receiver.close()
-        child.join(5)
-        if child.is_alive():
-            child.kill()
-            child.join()
+    statuses = answer_from_child(_child_target, models, name="expression-checks", timeout=timeout)
     if statuses is None:
         logger.warning("the expression checks did not answer from a child process; they will run in this one")
         return False
@@ -138,7 +122,7 @@ def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120
     return True
 
 
-def _check_all_into(models: Path, sender) -> None:
+def _check_all_into(sender, models: Path) -> None:
     sender.send(_check_all(models))
     sender.close()
 

@@ -30,7 +30,7 @@ def test_prefetched_statuses_are_the_real_checks(tmp_path):
     assert not prefetched["mini_xception"].available or prefetched["mini_xception"].path  # a real file backs it
 
 
-def _die(models, sender):
+def _die(sender, models):
     os._exit(3)
 
 

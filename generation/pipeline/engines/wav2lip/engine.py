@@ -68,6 +68,28 @@ class Wav2LipEngine(Engine):
                 self._availability = self._load()
         return self._availability
 
+    @property
+    def model_loaded(self) -> bool:
+        """Whether this process holds the generator (a web process that adopted a check does not)."""
+        return self._model is not None
+
+    @property
+    def checkpoint(self) -> Optional[Path]:
+        """The checkpoint the engine uses (None until it was checked and one loaded)."""
+        return self._checkpoint
+
+    def adopt(self, availability: Availability, checkpoint: Optional[Path]) -> None:
+        """Take the answer of a check made in another process (one that loaded ``checkpoint``
+        and exited), so this one answers without holding the model. A render loads it then."""
+        with self._lock:
+            self._availability, self._checkpoint = availability, checkpoint
+
+    def _loaded_model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = load_generator(self._checkpoint, self.device, self.labels)
+        return self._model
+
     def _load(self) -> Availability:
         reasons = []
         for name in CHECKPOINT_NAMES:
@@ -124,6 +146,7 @@ class Wav2LipEngine(Engine):
     def _infer(self, crop: np.ndarray, windows: np.ndarray, progress: ProgressFn) -> np.ndarray:
         import torch
 
+        model = self._loaded_model()
         if self.threads > 0:
             torch.set_num_threads(self.threads)
         ref = crop.astype(np.float32) / 255.0
@@ -138,7 +161,7 @@ class Wav2LipEngine(Engine):
                 stop = min(n, start + self.batch_size)
                 audio = torch.from_numpy(windows[start:stop]).unsqueeze(1).to(self.device)
                 faces = face_in.unsqueeze(0).expand(stop - start, -1, -1, -1).to(self.device)
-                pred = self._model(audio, faces).cpu().numpy().transpose(0, 2, 3, 1)
+                pred = model(audio, faces).cpu().numpy().transpose(0, 2, 3, 1)
                 out[start:stop] = np.clip(pred * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 now = time.monotonic()
                 if now - last_report >= PROGRESS_INTERVAL_S or stop == n:

@@ -170,3 +170,13 @@ def test_cancel_propagates(models_dir, engine_input):
 def test_render_without_weights_fails(tmp_path, engine_input):
     with pytest.raises(EngineFailed):
         Wav2LipEngine(tmp_path).render(engine_input, lambda p, s: None)
+
+
+def test_an_adopted_check_answers_without_the_model_and_a_render_loads_it(models_dir, engine_input):
+    checked = Wav2LipEngine(models_dir)  # as if in the web master's throwaway child
+    answer = checked.availability()
+    engine = Wav2LipEngine(models_dir)
+    engine.adopt(answer, checked.checkpoint)
+    assert engine.availability() is answer and answer.available and not engine.model_loaded
+    frames = list(engine.render(engine_input, lambda p, s: None).frames)
+    assert len(frames) == engine_input.frame_count and engine.model_loaded
