@@ -12,7 +12,6 @@ from django.conf import settings
 
 from generation.pipeline.engines.base import Engine
 from generation.pipeline.engines.checkpoints import PathLabels
-from generation.pipeline.process import answer_from_child
 
 logger = logging.getLogger(__name__)
 
@@ -93,26 +92,16 @@ def engines_check() -> None:
             logger.exception("checking engine %s failed", engine.name)
 
 
-def engines_prefetch(timeout: float = 120.0) -> bool:
-    """Check Wav2Lip in a throwaway child process and adopt its answer here.
-
-    Its check loads the whole checkpoint. The web master runs this before it forks, so no
-    web process holds the model only to answer /capabilities; a process that renders loads
-    it at its first render. Returns False (the check then runs here) when the child fails.
-    """
-    answer = answer_from_child(_wav2lip_check_into, name="wav2lip-check", timeout=timeout)
-    if answer is None:
-        logger.warning("the Wav2Lip check did not answer from a child process; it will run in this one")
-        return False
-    availability, checkpoint = answer
-    engines_get()["wav2lip"].adopt(availability, checkpoint)
-    return True
-
-
-def _wav2lip_check_into(sender) -> None:
+def wav2lip_check() -> tuple:
+    """Wav2Lip's availability and checkpoint. Its check loads the whole checkpoint: the web
+    master runs it in a throwaway child (paksatalker_site.warmup) and adopts the answer."""
     engine = engines_get()["wav2lip"]
-    sender.send((engine.availability(), engine.checkpoint))
-    sender.close()
+    return engine.availability(), engine.checkpoint
+
+
+def wav2lip_adopt(answer: tuple) -> None:
+    """Take ``wav2lip_check``'s answer from another process; this one loads the model only to render."""
+    engines_get()["wav2lip"].adopt(*answer)
 
 
 def engines_warm() -> None:

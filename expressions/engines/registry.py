@@ -19,7 +19,7 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, str], tuple[tuple, EngineStatus]] = {}  # (models dir, engine) -> (fingerprint, status)
 
 
-def _fingerprint(models: Path) -> tuple:
+def models_fingerprint(models: Path) -> tuple:
     """(path, mtime, size) of every file an engine reads, and the openseeface listing."""
     paths = [
         mediapipe_tasks.task_path(models),
@@ -64,7 +64,7 @@ def _mediapipe_status(models: Path) -> EngineStatus:
     )
 
 
-def _check_all(models: Path, names: tuple[str, ...] = ENGINE_NAMES) -> dict[str, EngineStatus]:
+def check_all(models: Path, names: tuple[str, ...] = ENGINE_NAMES) -> dict[str, EngineStatus]:
     checks = {"mediapipe": _mediapipe_status, "threeddfa": threeddfa.check, "openseeface": openseeface.check, "mini_xception": mini_xception.check}
     out = {}
     for name, fn in ((name, checks[name]) for name in names):
@@ -86,46 +86,20 @@ def engine_statuses(models: Path | None = None, *, refresh: bool = False,
     needs the blendshape engine, not torch for the emotion classifier).
     """
     models = Path(models) if models else models_dir()
-    fp = _fingerprint(models)
+    fp = models_fingerprint(models)
     names = only or ENGINE_NAMES
     with _lock:
         entries = {name: _cache.get((str(models), name)) for name in names}
     cached = {name: entry[1] for name, entry in entries.items() if entry and entry[0] == fp}
     if len(cached) == len(names) and not refresh:
         return cached
-    statuses = _check_all(models, names)
-    _store(models, fp, statuses)
+    statuses = check_all(models, names)
+    engine_statuses_adopt(models, fp, statuses)
     return statuses
 
 
-def _store(models: Path, fingerprint: tuple, statuses: dict[str, EngineStatus]) -> None:
+def engine_statuses_adopt(models: Path, fingerprint: tuple, statuses: dict[str, EngineStatus]) -> None:
+    """Cache statuses checked elsewhere (a throwaway child process: the web master's warm-up),
+    against the fingerprint the models folder had before that check began."""
     with _lock:
         _cache.update({(str(models), name): (fingerprint, status) for name, status in statuses.items()})
-
-
-def engine_statuses_prefetch(models: Path | None = None, *, timeout: float = 120.0) -> bool:
-    """Run the checks in a child process and cache its answer in this process.
-
-    The checks load the models (torch, the mediapipe graph). Run here, every web process
-    would keep them in memory only to answer /capabilities; the child holds them and exits.
-    Returns False (nothing cached: the next call checks here) when the child fails or hangs.
-    """
-    from generation.pipeline.process import answer_from_child
-
-    models = Path(models) if models else models_dir()
-    fingerprint = _fingerprint(models)
-    statuses = answer_from_child(_child_target, models, name="expression-checks", timeout=timeout)
-    if statuses is None:
-        logger.warning("the expression checks did not answer from a child process; they will run in this one")
-        return False
-    _store(models, fingerprint, statuses)
-    return True
-
-
-def _check_all_into(sender, models: Path) -> None:
-    sender.send(_check_all(models))
-    sender.close()
-
-
-# What the child runs: a module-level name, so a spawned child finds it by import.
-_child_target = _check_all_into
