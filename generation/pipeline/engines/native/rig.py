@@ -318,11 +318,9 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
         lg = rig.lid_gap[name]
         top = 0.55 * gaze_dv * LIDS + 0.2 * squint * lg - min(wide, 1.0) * rig.lid_lift[name]
         low = 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg - 0.03 * iod * happy * LIDS
-        closing = top - low  # narrowing of the opening, pixels
-        limit = (1.0 - MIN_OPEN) * lg
-        if np.any(closing > limit):  # heavy lids and a look down together would all but shut a hooded eye
-            keep = np.where(closing > limit, limit / np.maximum(closing, 1e-9), 1.0)
-            top, low = top * keep, low * keep
+        # Heavy lids and a look down together would all but shut a hooded eye: scale back past the limit.
+        keep = np.minimum(1.0, (1.0 - MIN_OPEN) * lg / np.maximum(top - low, 1e-9))
+        top, low = top * keep, low * keep
         disp[upper, 1] = top + b * (0.85 * lg - top)
         disp[lower, 1] = low - b * 0.15 * lg
 
