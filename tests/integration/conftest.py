@@ -53,7 +53,7 @@ def s3_server(tmp_path) -> dict[str, str]:
         try:
             requests.get(endpoint, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or listening but not answering yet
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("moto_server did not start: " + (tmp_path / "moto.log").read_text()[-2000:]) from None
             time.sleep(0.2)
