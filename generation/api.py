@@ -9,6 +9,7 @@ from ninja.files import UploadedFile
 from generation import selectors, services
 from generation.capabilities import capabilities_get
 from generation.downloads import download_response
+from generation.fields import FIELD_HELP
 from generation.schemas import CapabilitiesOut, ErrorOut, FusionIn, PromptIn, StatusOut, TaskAcceptedOut
 
 router = Router(tags=["generation"])
@@ -25,9 +26,9 @@ def capabilities(request: HttpRequest):
 def generate_fusion_video(
     request: HttpRequest,
     form: Form[FusionIn],
-    image: File[UploadedFile] = None,
-    audio: File[UploadedFile] = None,
-    backgroundImage: File[UploadedFile] = None,
+    image: UploadedFile = File(None, description=FIELD_HELP["image"]),
+    audio: UploadedFile = File(None, description=FIELD_HELP["audio"]),
+    backgroundImage: UploadedFile = File(None, description=FIELD_HELP["backgroundImage"]),
 ):
     job = services.job_submit(form=form, image=image, audio=audio, background_image=backgroundImage,
                               idempotency_key=request.headers.get("Idempotency-Key"))
@@ -38,8 +39,8 @@ def generate_fusion_video(
 def generate_video_from_prompt(
     request: HttpRequest,
     form: Form[PromptIn],
-    image: File[UploadedFile] = None,
-    backgroundImage: File[UploadedFile] = None,
+    image: UploadedFile = File(None, description=FIELD_HELP["image"]),
+    backgroundImage: UploadedFile = File(None, description=FIELD_HELP["backgroundImage"]),
 ):
     job = services.job_submit(form=form, image=image, background_image=backgroundImage,
                               idempotency_key=request.headers.get("Idempotency-Key"))

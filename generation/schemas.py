@@ -11,10 +11,11 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from generation.pipeline.types import BACKGROUND_MODES, EMOTIONS, PREPROCESS_MODES, STYLES
+from generation.fields import EXPRESSION_ENGINES, FIELD_HELP
+from generation.pipeline.choices import BACKGROUND_MODES, CAPTION_MODES, EMOTIONS, PREPROCESS_MODES, STYLES
+from voices.catalog import DEFAULT_VOICE
 
 Resolution = Literal["480p", "720p", "1080p"]
-EXPRESSION_ENGINES = ("auto", "none", "mediapipe", "threeddfa", "openseeface", "mini_xception")
 CHOICES = {
     "emotion": EMOTIONS,
     "style": STYLES,
@@ -33,23 +34,27 @@ def _blank_to_none(value):
     return None if isinstance(value, str) and value.strip() == "" else value
 
 
+def _field(default, name: str, **constraints):
+    """A field described for the OpenAPI docs (the same words as `render --help`)."""
+    return Field(default, description=FIELD_HELP[name], **constraints)
+
+
 class RenderOptionsIn(Schema):
-    resolution: Resolution = "720p"
-    fps: int = Field(25, ge=15, le=60)
-    emotion: str = "neutral"
-    style: str = "natural"
-    expressionEngine: str = "auto"
-    preferWav2Lip2: bool = False
-    preprocess: Optional[str] = None
-    backgroundMode: Optional[str] = None
-    backgroundColor: Optional[str] = None
-    chromaColor: Optional[str] = None
-    similarity: Optional[float] = Field(None, ge=0.0, le=1.0)
-    blend: Optional[float] = Field(None, ge=0.0, le=1.0)
-    captions: Optional[Literal["none", "file", "burn"]] = None
-    # BCP-47 language of the audio/transcript ("es", "pt-BR"); None: detected from the
-    # transcript, else English. Text spoken by TTS is in the voice's language.
-    language: Optional[str] = Field(None, max_length=64)
+    resolution: Resolution = _field("720p", "resolution")
+    fps: int = _field(25, "fps", ge=15, le=60)
+    emotion: str = _field("neutral", "emotion")
+    style: str = _field("natural", "style")
+    expressionEngine: str = _field("auto", "expressionEngine")
+    preferWav2Lip2: bool = _field(False, "preferWav2Lip2")
+    preprocess: Optional[str] = _field(None, "preprocess")
+    backgroundMode: Optional[str] = _field(None, "backgroundMode")
+    backgroundColor: Optional[str] = _field(None, "backgroundColor")
+    chromaColor: Optional[str] = _field(None, "chromaColor")
+    similarity: Optional[float] = _field(None, "similarity", ge=0.0, le=1.0)
+    blend: Optional[float] = _field(None, "blend", ge=0.0, le=1.0)
+    captions: Optional[Literal[CAPTION_MODES]] = _field(None, "captions")
+    # None: detected from the transcript, else English.
+    language: Optional[str] = _field(None, "language", max_length=64)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -90,14 +95,14 @@ class RenderOptionsIn(Schema):
 
 
 class FusionIn(RenderOptionsIn):
-    text: Optional[str] = None
-    transcript: Optional[str] = None
-    voice: Optional[str] = None
+    text: Optional[str] = _field(None, "text")
+    transcript: Optional[str] = _field(None, "transcript")
+    voice: Optional[str] = _field(None, "voice")
 
 
 class PromptIn(RenderOptionsIn):
-    prompt: str
-    voice: Optional[str] = "en-US-JennyNeural"
+    prompt: str = _field(..., "prompt")
+    voice: Optional[str] = _field(DEFAULT_VOICE, "voice")
 
 
 class TaskAcceptedOut(Schema):

@@ -23,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
+from generation.pipeline.choices import BACKGROUND_MODES
+from generation.pipeline.types import BackgroundOptions
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ import threading
 
 import numpy as np
 
-from generation.pipeline.types import RESOLUTION_HEIGHTS, FaceAnalysis, OutputGeometry
+from generation.pipeline.choices import RESOLUTION_HEIGHTS
+from generation.pipeline.types import FaceAnalysis, OutputGeometry
 
 logger = logging.getLogger(__name__)
 

@@ -13,15 +13,12 @@ from typing import Optional
 
 import numpy as np
 
+from generation.pipeline.choices import RESOLUTION_HEIGHTS
+
 # (progress 0-100 of the whole job, human stage name). The callback may raise
 # JobCancelled; every long loop calls it at least every ~0.5 s.
 ProgressFn = Callable[[float, str], None]
 
-RESOLUTION_HEIGHTS = {"480p": 480, "720p": 720, "1080p": 1080}
-PREPROCESS_MODES = ("full", "crop", "resize", "extcrop", "extfull")
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised")
-STYLES = ("natural", "calm", "expressive")
-BACKGROUND_MODES = ("none", "blur", "portrait", "cinematic", "color", "image", "chroma")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from generation.services.jobs import (
     job_progress_update,
 )
 from paksatalker_site.errors import USER_ERRORS, JobCancelled
+from voices.catalog import DEFAULT_VOICE
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def render_request_build(*, params: dict, text: str, work_dir: Path, image_path:
         text=text,
         transcript=params.get("transcript", ""),
         language=params.get("language", ""),
-        voice=params.get("voice", "en-US-JennyNeural"),
+        voice=params.get("voice", DEFAULT_VOICE),
         resolution=params.get("resolution", "720p"),
         fps=int(params.get("fps", 25)),
         emotion=params.get("emotion", "neutral"),

@@ -13,6 +13,7 @@ from generation.schemas import FusionIn, PromptIn
 from generation.services import uploads
 from generation.services.jobs import job_create, request_fingerprint
 from paksatalker_site.errors import BadRequest, ValidationFailed
+from voices.catalog import DEFAULT_VOICE
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def form_validate(form: FusionIn | PromptIn, *, has_image: bool, has_audio: bool
 
         if "subtitles" not in ffmpeg_filters():
             raise BadRequest("captions=burn needs ffmpeg's subtitles filter, which this server's ffmpeg lacks.")
-    voice = form.voice or "en-US-JennyNeural"
+    voice = form.voice or DEFAULT_VOICE
     from voices.selectors import voice_get
 
     voice_get(voice_id=voice)  # 422 naming an unknown voice

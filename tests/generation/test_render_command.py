@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -140,6 +141,18 @@ def test_help_answers_in_under_a_second(tmp_path):
         timings.append(time.perf_counter() - started)
         assert result.returncode == 0 and "--batch" in result.stdout
     assert min(timings) < 1.0, timings
+
+
+def test_help_describes_every_generation_flag(tmp_path):
+    from generation.fields import FIELD_HELP
+    from generation.management.commands.render import API_FIELDS, FILE_FIELDS
+
+    result = _render("--help", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())  # argparse wraps to the terminal's width
+    for name, flag in {**FILE_FIELDS, **API_FIELDS}.items():
+        described = re.search(re.escape(flag) + r" [A-Z_]+ (.+?) --", text)
+        assert described and described.group(1) == " ".join(FIELD_HELP[name].split()), flag
 
 
 @pytest.mark.bench

@@ -22,6 +22,7 @@ from pathlib import Path
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 
+from generation.fields import FIELD_HELP
 from paksatalker_site.errors import USER_ERRORS
 
 FULL_COLLECTION_THRESHOLD = 100  # CPython's default is 10 (gen-1 collections per full one)
@@ -35,6 +36,8 @@ API_FIELDS = {
     "blend": "--blend", "captions": "--captions", "language": "--language",
 }
 FILE_FIELDS = {"image": "--image", "audio": "--audio", "backgroundImage": "--background-image"}
+METAVARS = {"image": "PATH", "audio": "PATH", "backgroundImage": "PATH", "text": "TEXT", "transcript": "TEXT", "voice": "VOICE_ID",
+            "language": "TAG", "fps": "N", "preferWav2Lip2": "BOOL"}
 
 
 class Command(BaseCommand):
@@ -69,7 +72,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         for name, flag in {**FILE_FIELDS, **API_FIELDS}.items():
-            parser.add_argument(flag, dest=name, default=None)
+            parser.add_argument(flag, dest=name, default=None, metavar=METAVARS.get(name, "VALUE"), help=FIELD_HELP[name])
         parser.add_argument("--out", help="output MP4 path")
         parser.add_argument("--batch", help="manifest .csv or .jsonl: one video per row, columns named like the flags")
         parser.add_argument("--force", action="store_true", help="re-render rows whose output exists")

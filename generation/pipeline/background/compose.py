@@ -1,6 +1,6 @@
 """Background post-process stage: runs after any engine on BGR frames of the output size.
 
-Modes (types.BACKGROUND_MODES):
+Modes (choices.BACKGROUND_MODES):
   none       frames pass through unchanged
   blur       strong halo-free Gaussian blur behind the person
   portrait   depth-of-field: blur grows with distance from the subject's edge, plus a slight subject pop
@@ -33,8 +33,9 @@ from generation.pipeline.background import modes
 from generation.pipeline.background.chroma import DESPILL_BAND_PX, chroma_alpha, despill, edge_band, key_uv
 from generation.pipeline.background.colors import COLOR_FORMATS, CSS_COLORS, parse_color
 from generation.pipeline.background.mask import PersonMasker, create_segmenter, has_guided_filter
+from generation.pipeline.choices import BACKGROUND_MODES
 from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
-from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
+from generation.pipeline.types import BackgroundOptions
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from generation.bench.background import TARGET_RATIO, _TimedStage, render_cost_summary, stage_cost
-from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
+from generation.pipeline.choices import BACKGROUND_MODES
+from generation.pipeline.types import BackgroundOptions
 
 
 def _cost(ratios: dict) -> dict:

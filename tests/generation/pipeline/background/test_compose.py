@@ -19,9 +19,10 @@ from generation.pipeline.background.compose import (
     validate_options,
 )
 from generation.pipeline.background.mask import PersonMasker
+from generation.pipeline.choices import BACKGROUND_MODES
 from generation.pipeline.errors import EngineFailed, InvalidInput, InvalidOption, UnsupportedInput
 from generation.pipeline.face import detect_face
-from generation.pipeline.types import BACKGROUND_MODES, BackgroundOptions
+from generation.pipeline.types import BackgroundOptions
 from paksatalker_site.errors import status_of
 
 SIZE = (720, 720)

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from generation.pipeline import face as F
+from generation.pipeline.choices import PREPROCESS_MODES
 from generation.pipeline.engines.native.animate import FaceAnimator
 from generation.pipeline.engines.native.rig import Life, build_rig, displace_points
 from generation.pipeline.measure.lipsync import mouth_aperture
-from generation.pipeline.types import PREPROCESS_MODES, MouthParams
+from generation.pipeline.types import MouthParams
 
 
 @pytest.fixture(scope="module")
