@@ -175,6 +175,48 @@ def test_language_flag_times_the_lips_in_that_language(tmp_path, astronaut_path)
     assert media.probe(out).has_audio
 
 
+def test_batch_with_a_misspelt_column_renders_nothing(tmp_path, astronaut_path):
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(f"image,text,emotoin,out\n{astronaut_path},Hello.,happy,a.mp4\n")
+    result = _render("--batch", str(manifest), data_dir=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "jobs.csv row 1: unknown column 'emotoin'" in result.stderr
+    assert not (tmp_path / "a.mp4").exists()
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("a.jsonl", '{"text": "Hi", "out": "a.mp4"}\n{"text": "Hi", "out": "b.mp4", "backgroundmode": "blur"}\n',
+     "a.jsonl row 2: unknown column 'backgroundmode'"),
+    ("b.jsonl", '{"text": "Hi", "out": "a.mp4"}\n{"text": "Hi",\n', "b.jsonl line 2: not valid JSON"),
+    ("c.jsonl", '["Hi", "a.mp4"]\n', "c.jsonl line 1: each line must be a JSON object"),
+    ("d.jsonl", '{"text": "Hi", "image": 5, "out": "a.mp4"}\n', "d.jsonl row 1: image must be a path"),
+    ("e.csv", "text,out\nHi,a.mp4,extra\n", "e.csv row 1: more values than the header has columns"),
+])
+def test_manifest_mistakes_are_named_before_anything_renders(tmp_path, name, content, message):
+    from django.core.management import CommandError
+
+    from generation.management.commands.render import _read_manifest
+
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(CommandError, match=re.escape(message)):
+        _read_manifest(path)
+
+
+def test_manifest_columns_may_be_flags_or_api_names_and_a_spreadsheets_bom_is_read(tmp_path):
+    from django.core.management import CommandError
+
+    from generation.management.commands.render import _read_manifest
+
+    path = tmp_path / "jobs.csv"
+    path.write_bytes("\ufeffimage,background-mode,emotion,out\nface.png,blur,sad,x.mp4\n".encode("utf-8"))
+    (row,) = _read_manifest(path)
+    assert row == {"image": str(tmp_path / "face.png"), "backgroundMode": "blur", "emotion": "sad", "out": str(tmp_path / "x.mp4")}
+    path.write_bytes(b"text,out\nCaf\xe9,x.mp4\n")  # Latin-1
+    with pytest.raises(CommandError, match="jobs.csv is not UTF-8 text"):
+        _read_manifest(path)
+
+
 def test_batch_rows_take_a_language_column(tmp_path, astronaut_path, short_speech_wav):
     rows = [{"image": str(astronaut_path), "audio": str(short_speech_wav), "transcript": "Hello world.", "language": "Klingon!",
              "out": "bad.mp4"}]

@@ -191,19 +191,32 @@ def _read_manifest(path: Path) -> list[dict]:
     if not path.is_file():
         raise CommandError(f"no manifest at {path}")
     base = path.parent
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    elif path.suffix == ".csv":
-        with path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    else:
+    if path.suffix not in (".csv", ".jsonl"):
         raise CommandError("the manifest must be .csv or .jsonl")
+    try:
+        if path.suffix == ".jsonl":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            rows = [_json_row(path.name, number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+        else:
+            with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
+                rows = list(csv.DictReader(handle))
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
     # Column names may be the API's (backgroundMode) or the flags' (background-mode).
     by_flag = {flag.lstrip("-"): name for name, flag in {**FILE_FIELDS, **API_FIELDS}.items()}
+    known = {*FILE_FIELDS, *API_FIELDS, "out"}
     normalised = []
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
+        if None in row:  # csv.DictReader's key for values past the header's columns
+            raise CommandError(f"{path.name} row {number}: more values than the header has columns")
+        unknown = sorted({by_flag.get(k, k) for k in row} - known)
+        if unknown:  # a misspelt column would otherwise render with that option left at its default
+            raise CommandError(f"{path.name} row {number}: unknown column {', '.join(map(repr, unknown))}; "
+                               f"columns are named like the flags (background-mode or backgroundMode), plus out")
         clean = {by_flag.get(k, k): v for k, v in row.items() if v not in (None, "")}
         for key in ("image", "audio", "backgroundImage", "out"):
+            if key in clean and not isinstance(clean[key], str):
+                raise CommandError(f"{path.name} row {number}: {key} must be a path")
             if clean.get(key) and not Path(clean[key]).is_absolute():
                 clean[key] = str(base / clean[key])
         normalised.append(clean)
@@ -229,3 +242,13 @@ class _TerminalProgress:
         elif stage != self.last:
             self.stream.write(text)
         self.last = stage
+
+
+def _json_row(name: str, number: int, line: str) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{name} line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise CommandError(f"{name} line {number}: each line must be a JSON object of columns")
+    return row
