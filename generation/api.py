@@ -31,8 +31,8 @@ def generate_fusion_video(
     backgroundImage: UploadedFile = File(None, description=FIELD_HELP["backgroundImage"]),
 ):
     job = services.job_submit(form=form, image=image, audio=audio, background_image=backgroundImage,
-                              idempotency_key=request.headers.get("Idempotency-Key"))
-    return {"success": True, "task_id": str(job.id), "status": job.status}
+                              idempotency_key=request.headers.get("Idempotency-Key"), sent_fields=[*request.POST, *request.FILES])
+    return selectors.job_accepted_data(job)
 
 
 @router.post("/generate/video-from-prompt", response={200: TaskAcceptedOut, **ERRORS}, url_name="generate_video_from_prompt")
@@ -43,8 +43,8 @@ def generate_video_from_prompt(
     backgroundImage: UploadedFile = File(None, description=FIELD_HELP["backgroundImage"]),
 ):
     job = services.job_submit(form=form, image=image, background_image=backgroundImage,
-                              idempotency_key=request.headers.get("Idempotency-Key"))
-    return {"success": True, "task_id": str(job.id), "status": job.status}
+                              idempotency_key=request.headers.get("Idempotency-Key"), sent_fields=[*request.POST, *request.FILES])
+    return selectors.job_accepted_data(job)
 
 
 @router.get("/status/{task_id}", response={200: StatusOut, 404: ErrorOut}, url_name="task_status")

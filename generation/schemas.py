@@ -109,6 +109,7 @@ class TaskAcceptedOut(Schema):
     success: bool = True
     task_id: str
     status: str = "processing"
+    ignored_fields: list[str] = Field([], description="form fields and files the endpoint does not take (a misspelt name)")
 
 
 class ErrorOut(Schema):

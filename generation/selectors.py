@@ -59,6 +59,16 @@ def job_eta_seconds(job: GenerationJob) -> float | None:
     return round(max(0.0, elapsed * (100.0 - job.progress) / job.progress), 1)
 
 
+def job_accepted_data(job: GenerationJob) -> dict:
+    """The answer to a submission: the task and any fields the endpoint ignored."""
+    return {"success": True, "task_id": str(job.id), "status": job.status, "ignored_fields": job.params.get("ignored_fields", [])}
+
+
+def job_notes(job: GenerationJob) -> list[str]:
+    ignored = job.params.get("ignored_fields")
+    return ([f"ignored unknown fields: {', '.join(ignored)}"] if ignored else []) + list(job.notes)
+
+
 def job_status_data(job: GenerationJob) -> dict:
     def iso(value):
         return value.isoformat() if value else None
@@ -85,7 +95,7 @@ def job_status_data(job: GenerationJob) -> dict:
         "duration": job.audio_duration,
         "attempts": job.attempts,
         "captions": captions,
-        "notes": job.notes,
+        "notes": job_notes(job),
         "lip_sync": job.lip_sync,
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -25,7 +26,11 @@ def job_submit(
     audio: UploadedFile | None = None,
     background_image: UploadedFile | None = None,
     idempotency_key: str | None = None,
+    sent_fields: Iterable[str] = (),
 ) -> GenerationJob:
+    """``sent_fields``: every form and file name the request carried; those the endpoint does
+    not take are kept on the job as ``ignored_fields`` (a misspelt field would otherwise
+    leave its option at the default without a word)."""
     kind = JobKind.PROMPT if isinstance(form, PromptIn) else JobKind.FUSION
     text, transcript, voice, background = form_validate(
         form, has_image=image is not None, has_audio=audio is not None, has_background_image=background_image is not None
@@ -43,6 +48,10 @@ def job_submit(
             if existing.request_fingerprint != fingerprint:
                 raise ValidationFailed("Idempotency-Key was already used with a different request.")
             return existing
+    ignored = form_ignored_fields(form, sent_fields)
+    if ignored:
+        params["ignored_fields"] = ignored  # after the fingerprint: a retry need not repeat a typo
+        logger.info("Ignored unknown %s fields: %s", kind, ", ".join(ignored))
     try:
         return job_create(
             kind=kind, params=params, text=text,
@@ -59,6 +68,16 @@ def job_submit(
         if existing.request_fingerprint != fingerprint:
             raise ValidationFailed("Idempotency-Key was already used with a different request.") from None
         return existing
+
+
+FORM_FILES = {JobKind.FUSION: ("image", "audio", "backgroundImage"), JobKind.PROMPT: ("image", "backgroundImage")}
+
+
+def form_ignored_fields(form: FusionIn | PromptIn, sent_fields: Iterable[str]) -> list[str]:
+    """The names a request sent that its endpoint does not take (sorted, each once)."""
+    kind = JobKind.PROMPT if isinstance(form, PromptIn) else JobKind.FUSION
+    known = {*type(form).model_fields, *FORM_FILES[kind]}
+    return sorted(set(sent_fields) - known)
 
 
 def render_params(form: FusionIn | PromptIn, *, voice: str, background: dict, transcript: str, default_avatar: bool) -> dict:
