@@ -37,6 +37,7 @@ K_IOD, K_TONGUE_RAISE, K_TONGUE_AMT, K_UPPER_LEN, K_LOWER_LEN, K_TEETH_AMT = ran
 # Rows of ``Shade.table``: per-column values sampled along s.
 T_TOP, T_BOT, T_UPPER_EDGE, T_LOWER_EDGE, Q_UPPER, Q_LOWER = range(6)
 TABLE_SAMPLES = 96
+TONGUE_SHOW = 0.3  # share of the opening, at its middle, that the resting tongue's back fills
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,11 @@ def _colour(s, t, t_top, t_bot, t_ue, t_le, q_u, q_l, k, cols):
     gap = np.maximum(t_bot - t_top, 1e-3)
     depth = _sat((t - t_top) / gap)
     back = _sat(1.0 - a_s * a_s - 2.0 * (depth - 0.6) ** 2)
-    # Tongue: rests behind the lower teeth; its tip rises toward the upper teeth (L, TH, D).
+    # Tongue: rests behind the lower teeth, its back arching up into the lower part of a wide
+    # opening (seen from the front it fills the bottom of an open vowel); its tip rises toward
+    # the upper teeth (L, TH, D).
     bump = _bell(s / 0.95)
-    rest_top = t_le + 0.01 * iod - 0.05 * iod * bump
+    rest_top = np.minimum(t_le + 0.01 * iod - 0.05 * iod * bump, t_bot - TONGUE_SHOW * gap * bump)
     tip_top = np.minimum(t_ue - 0.01 * iod, rest_top)  # up against the back of the upper teeth
     t_tg = rest_top + (tip_top - rest_top) * k[1] * _bell(s / 0.7)
     tongue_a = _sat((t - t_tg) / np.maximum(1.0, 0.015 * iod)) * _sat((0.97 - a_s) * 5.0) * k[2]

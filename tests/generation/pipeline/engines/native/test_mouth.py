@@ -111,6 +111,29 @@ def test_tongue_tip_rises_for_tongue_consonants(astro):
     assert reddish(tip[band]).sum() > reddish(rest[band]).sum() + 20
 
 
+def test_a_wide_opening_shows_the_resting_tongue_in_its_lower_part(astro):
+    """Seen from the front, the back of a resting tongue fills the bottom of an open vowel, under the dark cavity."""
+    pal = _palette(astro)
+    tongue_lum = float(_lum(pal.tongue[None, None])[0, 0])
+
+    def tongue_like(c):  # red against blue like the tongue (teeth are near white), and lit (the cavity is dark)
+        red, blue = c[..., 2].astype(float), c[..., 0].astype(float)
+        return ((red - blue) > 0.3 * red) & (_lum(c) > 0.6 * tongue_lum)
+
+    shown = {}
+    for gap in (10.0, 40.0):
+        upper, lower = _contours(gap=gap)
+        canvas = np.full((140, 200, 3), 128, np.uint8)
+        mouth.draw_interior(canvas, (0, 0), upper, lower, MouthParams(jaw_open=1.0), pal, 60.0, np.array([1.0, 0.0]))
+        column = canvas[int(np.ceil(upper[5, 1])):int(lower[5, 1]), 96:105]
+        rows = tongue_like(column).mean(axis=1) > 0.5
+        shown[gap] = rows.sum() / len(rows)
+        assert not rows[: len(rows) // 2].any()  # the upper half is teeth and dark cavity
+        if gap == 40.0:
+            assert _lum(column[len(rows) // 2 - 2]).mean() + 15 < _lum(column[rows]).mean()  # lit tongue under a dark cavity
+    assert shown[40.0] >= 0.15 and shown[40.0] > shown[10.0]
+
+
 def test_closed_lips_paint_almost_nothing(astro):
     img, face = astro
     p = face.points
