@@ -115,7 +115,8 @@ def _colour(s, t, t_top, t_bot, t_ue, t_le, q_u, q_l, k, cols):
     tongue_a = _sat((t - t_tg) / np.maximum(1.0, 0.015 * iod)) * _sat((0.97 - a_s) * 5.0) * k[2]
     tshade = 0.72 + 0.28 * _sat(1.0 - (t - t_tg) / (0.07 * iod)) * bump
     # Lower teeth: from the jaw's incisal edge down, partly behind the lower lip.
-    lower_a = _sat(t - t_le + 0.5) * _sat(t_le + k[4] - t + 0.5) * _sat((0.95 - a_s) * 6.0) * k[5]
+    # A sliver of them (a pixel or two above the lip) would read as specks: they fade in over 1-3 px.
+    lower_a = _sat(t - t_le + 0.5) * _sat(t_le + k[4] - t + 0.5) * _sat((0.95 - a_s) * 6.0) * k[5] * _sat((t_bot - t_le - 1.0) * 0.5)
     lf, lh = _tooth(q_l, (t - t_le) / k[4])
     # Upper teeth: fixed to the head, from the gum line down to their edge.
     upper_a = _sat(t_ue - t + 0.5) * _sat(t - (t_ue - k[3]) + 0.5) * _sat((0.97 - a_s) * 6.0) * k[5]

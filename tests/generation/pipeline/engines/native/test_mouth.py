@@ -134,6 +134,38 @@ def test_a_wide_opening_shows_the_resting_tongue_in_its_lower_part(astro):
     assert shown[40.0] >= 0.15 and shown[40.0] > shown[10.0]
 
 
+def _flat_mouth(lower_edge: float, half_w: float = 40.0) -> mouth_shade.Shade:
+    """A straight mouth 20 px tall (t -10 .. 10) whose lower incisal edge is at ``lower_edge``."""
+    table = np.zeros((6, mouth_shade.TABLE_SAMPLES))
+    table[mouth_shade.T_TOP], table[mouth_shade.T_BOT] = -10.0, 10.0
+    table[mouth_shade.T_UPPER_EDGE], table[mouth_shade.T_LOWER_EDGE] = -6.0, lower_edge
+    table[mouth_shade.Q_UPPER] = table[mouth_shade.Q_LOWER] = np.linspace(-3.0, 3.0, mouth_shade.TABLE_SAMPLES)
+    colours = np.array([[40, 35, 90], [20, 15, 50], [100, 100, 185], [200, 215, 230], [120, 110, 190]], np.float64)
+    k = np.array([60.0, 0.0, 1.0, 5.0, 8.0, 1.0])
+    return mouth_shade.Shade(offset=(-half_w, -12.0), u=(1.0, 0.0), v=(0.0, 1.0), half_w=half_w, s0=-1.2, ds=2.4 / (mouth_shade.TABLE_SAMPLES - 1),
+                             table=table, colours=colours, k=k)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_lower_teeth_show_as_teeth_or_not_at_all(compiled):
+    """A pixel-high sliver of lower teeth above the lip would be a row of white specks and dark seams."""
+    if compiled and not mouth_shade.available():
+        pytest.skip("numba unavailable")
+
+    def paint(edge: float, teeth: float) -> np.ndarray:
+        sh = _flat_mouth(edge)
+        sh.k[mouth_shade.K_TEETH_AMT] = teeth
+        canvas = np.full((24, 80, 3), 128, np.uint8)
+        mouth_shade.shade(canvas, np.ones((24, 80), np.float32), sh, compiled=compiled)
+        return canvas[int(edge) + 10:22, 20:60].astype(int)  # t = y - 12: from just above the incisal edge to the lower lip (t = 10)
+
+    def teeth_pixels(edge: float) -> int:
+        return int((np.abs(paint(edge, 1.0) - paint(edge, 0.0)).max(axis=2) > 12).sum())
+
+    assert teeth_pixels(9.0) == 0  # 1 px above the lower lip
+    assert teeth_pixels(3.0) > 150  # 7 px: a row of teeth
+
+
 def test_closed_lips_paint_almost_nothing(astro):
     img, face = astro
     p = face.points
