@@ -30,6 +30,7 @@ import numpy as np
 from generation.pipeline import media
 from generation.pipeline.engines.base import Availability, Engine
 from generation.pipeline.engines.checkpoints import PathLabels, check_all
+from generation.pipeline.engines.sadtalker import placement
 from generation.pipeline.engines.sadtalker.process import StageProgress, run_process, tail_line
 from generation.pipeline.errors import EngineFailed, MediaError
 from generation.pipeline.types import EngineInput, FrameStream, ProgressFn
@@ -179,6 +180,7 @@ class SadTalkerEngine(Engine):
             best[0] = max(best[0], percent)
             progress(best[0], stage)
 
+        retried = False
         try:
             video = self._attempt(inp, mode, monotonic, notes)
         except EngineFailed as first:
@@ -188,10 +190,11 @@ class SadTalkerEngine(Engine):
             notes.append(f"SadTalker preprocess '{mode}' failed ({first.detail}); retried with 'crop'")
             logger.warning("SadTalker %s failed (%s); retrying with crop", mode, first.detail)
             video = self._attempt(inp, "crop", monotonic, notes)
-            notes.append("SadTalker output is a face crop fitted into the full-frame geometry")
+            retried = True
+        frames, changed_box = _frames_in_place(video, inp, face_crop=retried, notes=notes)
         progress(100.0, "SadTalker: done")
-        return FrameStream(frames=_exact_count(_fitted_frames(video, inp), inp.frame_count),
-                           frame_count=inp.frame_count, notes=notes)
+        return FrameStream(frames=_exact_count(frames, inp.frame_count), frame_count=inp.frame_count, notes=notes,
+                           changed_box=changed_box)
 
     def _size_for(self, inp: EngineInput, mode: str) -> int:
         if inp.request.resolution == "1080p" and self.weights_status(512, (mode,))[0]:
@@ -290,29 +293,24 @@ def _check_output(video: Path, audio_duration: float) -> None:
         raise EngineFailed(f"SadTalker's video lasts {info.duration:.2f} s, the audio {audio_duration:.2f} s")
 
 
-def _fitted_frames(video: Path, inp: EngineInput) -> Iterator[np.ndarray]:
-    """Frames at the output size; a video of another aspect (the crop retry) is fitted, not stretched."""
-    import cv2
-
-    w, h = inp.geometry.size
+def _frames_in_place(video: Path, inp: EngineInput, *, face_crop: bool, notes: list[str]):
+    """(frames at the output size, the box they may change or None). ``face_crop``: the video is
+    SadTalker's crop of a photo asked for whole (the retry), pasted back where it was cut out."""
     info = media.probe(video)
-    src_aspect = info.width / float(info.height or 1)
-    if abs(src_aspect - w / float(h)) < 0.02 * (w / float(h)):
-        yield from media.read_frames(video, size=(w, h), fps=inp.request.fps)
-        return
-    scale = min(w / info.width, h / info.height)
-    fw, fh = max(2, int(info.width * scale) // 2 * 2), max(2, int(info.height * scale) // 2 * 2)
-    ox, oy = (w - fw) // 2, (h - fh) // 2
-    backdrop = None
-    for frame in media.read_frames(video, size=(fw, fh), fps=inp.request.fps):
-        if backdrop is None:  # a blurred, covering copy of the first frame fills the margins
-            cover = max(w / fw, h / fh)
-            big = cv2.resize(frame, (int(np.ceil(fw * cover)), int(np.ceil(fh * cover))))
-            bx, by = (big.shape[1] - w) // 2, (big.shape[0] - h) // 2
-            backdrop = cv2.GaussianBlur(big[by:by + h, bx:bx + w], (0, 0), 25)
-        out = backdrop.copy()
-        out[oy:oy + fh, ox:ox + fw] = frame
-        yield out
+    size = (info.width, info.height)
+    if not face_crop:
+        if placement.is_fitted_size(inp, *size):
+            return media.read_frames(video, size=inp.geometry.size, fps=inp.request.fps), None
+        return placement.letterboxed_frames(video, inp, size), None
+    first = next(media.read_frames(video, size=size, fps=inp.request.fps), None)
+    if first is None:
+        raise EngineFailed("SadTalker's video has no frames")
+    where = placement.place_crop(first, inp)
+    if isinstance(where, str):
+        notes.append(f"SadTalker output is a face crop fitted into the full-frame geometry: {where}")
+        return placement.letterboxed_frames(video, inp, size), None
+    notes.append("SadTalker output is a face crop, pasted back into the photo where it was cut out")
+    return placement.pasted_frames(video, inp, where, size), placement.pasted_box(where, size, inp.geometry.size)
 
 
 def _exact_count(frames: Iterator[np.ndarray], count: int) -> Iterator[np.ndarray]:

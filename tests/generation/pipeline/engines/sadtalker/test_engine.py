@@ -188,7 +188,8 @@ def test_full_to_crop_retry(tmp_path, checkout, astronaut_path, astronaut_bgr, a
     runs = argv_of(inp.request.work_dir)
     assert [r[r.index("--preprocess") + 1] for r in runs] == ["full", "crop"]
     assert "retried with 'crop'" in stream.notes[0] and "stand-in failure" in stream.notes[0]
-    assert "fitted" in stream.notes[1]
+    # The stand-in squeezed the whole wide photo square: no crop box fits it, so it is fitted whole.
+    assert "fitted into the full-frame geometry: " in stream.notes[1]
     frames = list(stream.frames)
     w, h = inp.geometry.size
     assert w > h and len(frames) == inp.frame_count and frames[0].shape[:2] == (h, w)
@@ -204,6 +205,38 @@ def test_full_to_crop_retry(tmp_path, checkout, astronaut_path, astronaut_bgr, a
     with pytest.raises(EngineFailed):
         engine_for(checkout, strict_preprocess=True).render(
             make_input(tmp_path / "strict2", astronaut_path, astronaut_bgr, audio, analysis, preprocess="full"), lambda p, s: None)
+
+
+def test_a_face_crop_retry_is_pasted_back_into_the_photo(tmp_path, checkout, astronaut_path, astronaut_bgr, audio, analysis, mode,
+                                                          monkeypatch):
+    import cv2
+
+    mode("fail_full")
+    wide = cv2.copyMakeBorder(astronaut_bgr, 0, 0, 160, 160, cv2.BORDER_REFLECT)
+    wide_path = tmp_path / "wide.png"
+    cv2.imwrite(str(wide_path), wide)
+    wide_face = face_mod.detect_face(wide)
+    x0, y0, x1, y1 = wide_face.bbox  # SadTalker's own crop: a box around the face, a little taller than wide
+    side = 1.3 * max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    box = (int(cx - side / 2), int(cy - 0.55 * side), int(cx + side / 2), int(cy + 0.6 * side))
+    monkeypatch.setenv("FAKE_SADTALKER_CROP", ",".join(map(str, box)))
+    inp = make_input(tmp_path, wide_path, wide, audio, wide_face, preprocess="full")
+    stream = engine_for(checkout).render(inp, lambda p, s: None)
+    assert "pasted back into the photo" in stream.notes[1]
+    frame = next(iter(stream.frames)).astype(int)
+    photo = face_mod.crop_to_geometry(wide, inp.geometry).astype(int)
+    assert frame.shape == photo.shape
+    # The stand-in's frames are the photo itself: pasted back, the whole frame is the photo again.
+    assert np.abs(frame - photo).mean() < 4
+    face_box = face_mod.transform_face(wide_face, inp.geometry).bbox
+    fx0, fy0, fx1, fy1 = face_box
+    grey = [cv2.cvtColor(img[fy0:fy1, fx0:fx1].astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32) for img in (photo, frame)]
+    (dx, dy), _ = cv2.phaseCorrelate(*grey)
+    assert abs(dx) < 1.0 and abs(dy) < 1.0, (dx, dy)  # the face sits where it was cut out
+    cx0, cy0, cx1, cy1 = stream.changed_box
+    assert cx0 <= fx0 and cy0 <= fy0 and cx1 >= fx1 and cy1 >= fy1 and (cx1 - cx0) < 0.8 * frame.shape[1]
+    assert (frame[:, :cx0] == photo[:, :cx0]).all()  # outside the pasted box: the photo untouched
 
 
 @pytest.mark.parametrize("value,message", [("noface", "no face"), ("fail", "exit 1"), ("broken", "unreadable video")])

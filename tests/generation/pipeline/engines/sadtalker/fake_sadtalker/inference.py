@@ -5,7 +5,8 @@ Takes SadTalker's argument list and follows its output rules: the video goes to
 ``The generated video is named: <path>``, and tqdm-style bars with the real
 prefixes go to stderr. ``FAKE_SADTALKER_MODE`` picks the behaviour:
 success | noface | hang | fail | broken | fail_full (fails only with full/extfull).
-``FAKE_SADTALKER_NO_NAME=1`` leaves out the "named" line. Every run records its
+``FAKE_SADTALKER_NO_NAME=1`` leaves out the "named" line; ``FAKE_SADTALKER_CROP=x0,y0,x1,y1``
+makes crop modes cut that box of the photo (else the whole photo is squeezed square). Every run records its
 argv in ``<result_dir>/argv.json``.
 """
 
@@ -99,6 +100,10 @@ def main() -> int:
             fh.write("not a video")
     else:
         scale = f"scale={args.size}:{args.size}" if args.preprocess not in ("full", "extfull") else "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+        box = os.environ.get("FAKE_SADTALKER_CROP")
+        if box and args.preprocess in ("crop", "extcrop"):  # SadTalker's crop: a box around the face, resized square
+            x0, y0, x1, y1 = (int(v) for v in box.split(","))
+            scale = f"crop={x1 - x0}:{y1 - y0}:{x0}:{y0}," + scale
         subprocess.run(
             ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "25",
              "-i", args.source_image, "-i", args.driven_audio, "-vf", scale + ",format=yuv420p",
