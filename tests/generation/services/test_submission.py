@@ -47,3 +47,10 @@ def test_a_retry_with_a_different_typo_is_the_same_request(client, queued):
     again = client.post(PROMPT, {"prompt": "Hello there.", "sytle": "calm"}, HTTP_IDEMPOTENCY_KEY="k-1").json()
     assert again["task_id"] == first["task_id"] and again["ignored_fields"] == ["stlye"]  # the stored job's
     assert GenerationJob.objects.count() == 1
+
+
+def test_ignored_names_are_kept_short_and_few(client, queued):
+    fields = {"prompt": "Hello there.", "x" * 500: "1", **{f"extra{i:02d}": "1" for i in range(30)}}
+    ignored = client.post(PROMPT, fields).json()["ignored_fields"]
+    assert len(ignored) == 21 and ignored[-1] == "... 11 more"
+    assert all(len(name) <= 64 for name in ignored) and ignored[0] == "extra00"
