@@ -32,6 +32,9 @@ EYES = {  # corners, upper lid (corner to corner), lower lid (same direction)
 # Cancelling the photo's own smile brings its corners most of the way down to the seam's middle; the
 # middle rises only a little (a rising upper lip bares the teeth: a snarl, not a sad or angry mouth).
 CANCEL_CORNER = 0.85
+# The corners' whole drop from the photo (its smile cancelled plus a frown) stops here (IOD): past it a
+# photo that smiled broadly bends its stretched lips into an arch over the teeth, an anguished grimace.
+CORNER_DROP_MAX = 0.19
 NEUTRAL_CURVE = 0.03  # a neutral closed mouth's seam middle sits about this far (IOD) below its corners
 LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move most in the middle
 # A widened eye (upper lid raiser, AU5) shows the white above the iris: its upper lid rises at least
@@ -294,10 +297,10 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     # Corners: spread (EE), narrow (OO), pulled in as the jaw opens; up and out
     # for a smile, down (and a little in) for a frown.
     corner_du = iod * (width * 0.06 - rnd * 0.09 - jaw * 0.025 + 0.05 * happy - 0.01 * frown)
-    corner_dv = 0.25 * drop - 0.07 * happy * iod + 0.07 * frown * iod
-    # Cancelling the photo's own smile (see CANCEL_CORNER).
+    # Cancelling the photo's own smile (see CANCEL_CORNER), then the frown, within CORNER_DROP_MAX.
     cancel = _clip(life.unsmile, 0.0, 1.0) * rig.smile_curve
-    corner_dv += CANCEL_CORNER * cancel
+    frown_dv = min(0.07 * frown * iod, max(CORNER_DROP_MAX * iod - CANCEL_CORNER * cancel, 0.0))
+    corner_dv = 0.25 * drop - 0.07 * happy * iod + frown_dv + CANCEL_CORNER * cancel
     corner_du -= 0.3 * cancel  # and come back in from the smile's stretch
     for idx, sign in zip(CORNERS_IN, (-1, 1)):
         disp[idx] = (sign * corner_du, corner_dv)

@@ -229,6 +229,27 @@ def test_sad_and_angry_flatten_the_photos_own_smile(setup):
     assert curve(displace_points(rig, MouthParams(), Life(unsmile=1.0, smile=-1.0))) < flat - 0.03
 
 
+def test_a_frown_after_a_cancelled_smile_stops_at_the_corner_drop_limit(setup):
+    """From a broad smile, cancelling it and a full frown would bend the stretched lips into an arch over the
+    teeth (a grimace): the corners' whole drop stops at CORNER_DROP_MAX. A photo that does not smile keeps its whole frown."""
+    import dataclasses
+
+    from generation.pipeline.engines.native.rig import CORNER_DROP_MAX
+
+    _, face, _ = setup
+    smiling = build_rig(face.points)
+    straight = dataclasses.replace(smiling, smile_curve=0.0)
+
+    def corner_drop(rig, life):
+        moved = displace_points(rig, MouthParams(), life) - displace_points(rig, MouthParams())
+        return float(moved[[61, 291]].mean(axis=0) @ rig.v) / rig.iod
+
+    sad = Life(unsmile=1.0, smile=-1.8)
+    assert corner_drop(smiling, sad) == pytest.approx(CORNER_DROP_MAX, abs=0.01)
+    assert corner_drop(smiling, sad) > corner_drop(smiling, Life(unsmile=1.0)) + 0.03  # still a frown past the cancel
+    assert corner_drop(straight, sad) == pytest.approx(0.07 * 1.8, abs=0.01)  # no smile to cancel: the whole frown
+
+
 def _brows_pulled_down(setup, painter_name: str):
     """(rig, painter, mesh points with the brows lowered and drawn together, a flat grey canvas)."""
     base, face, _ = setup
