@@ -224,9 +224,12 @@ def _compose(m: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return out
 
 
-def _open_with_lid(plate: np.ndarray, carried: np.ndarray, lids: np.ndarray) -> np.ndarray:
-    """A widened eye (box pixels): the white above the eye's middle, and the lash line at its edge, stretched
-    column by column up to the raised upper lid. ``carried``/``lids``: the contour moved by the head alone / now."""
+def _follow_lids(plate: np.ndarray, carried: np.ndarray, lids: np.ndarray) -> np.ndarray:
+    """The eye stretched column by column so the photo's lid margins sit on the lids now (box pixels;
+    ``carried``/``lids``: the contour moved by the head alone / now). Above the eye's middle a raised
+    lid stretches the white and the lash line up to it, a lowered one brings the lash line down;
+    below it, the lower margin follows its lid (the lids follow the gaze). Without this the margins
+    stay behind, and the band between them and the lids shows the eyeball's extension: light lines."""
     import cv2
 
     h, w = plate.shape[:2]
@@ -237,10 +240,13 @@ def _open_with_lid(plate: np.ndarray, carried: np.ndarray, lids: np.ndarray) -> 
         return np.interp(xs, points[order, 0], points[order, 1]).astype(np.float32)
 
     top0, top1 = along(carried[:9]), along(lids[:9])  # corner, upper lid, corner
-    middle = 0.5 * (top0 + along(np.concatenate([carried[8:], carried[:1]])))
-    scale = np.clip((middle - top0) / np.maximum(middle - top1, 1e-3), 0.2, 1.0)  # < 1 where the lid rose
+    low0 = along(np.concatenate([carried[8:], carried[:1]]))  # corner, lower lid, corner
+    low1 = along(np.concatenate([lids[8:], lids[:1]]))
+    middle = 0.5 * (top0 + low0)
+    up = np.clip((middle - top0) / np.maximum(middle - top1, 1e-3), 0.2, 2.0)  # source rows per output row
+    down = np.clip((low0 - middle) / np.maximum(low1 - middle, 1e-3), 0.5, 2.0)
     ys = np.arange(h, dtype=np.float32)[:, None]
-    map_y = np.where(ys < middle, middle + (ys - middle) * scale, ys).astype(np.float32)
+    map_y = np.where(ys < middle, middle + (ys - middle) * up, middle + (ys - middle) * down).astype(np.float32)
     map_x = np.broadcast_to(xs, (h, w)).astype(np.float32)
     return cv2.remap(plate, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -284,14 +290,15 @@ class EyePainter:
             share = min(1.0, raised / max(1.0, LASH * eye.width))  # eased in: no jump as the lid starts to rise
             src = eye.plate_wide if share >= 1.0 else cv2.addWeighted(eye.plate, 1.0 - share, eye.plate_wide, share, 0.0)
         plate = cv2.warpAffine(src, _compose(to_box, eye.plate_origin), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if raised > 0.1:
-            plate = _open_with_lid(plate, carried - box, lids - box)
+        if float(np.max(np.abs((lids - carried) @ eye.axis_v))) > 0.25:
+            plate = _follow_lids(plate, carried - box, lids - box)
         shift = eye.sprite_origin + gaze[0] * eye.width * eye.axis_u + gaze[1] * eye.width * eye.axis_v
         iris = cv2.warpAffine(eye.sprite, _compose(to_box, shift), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         opening = np.zeros((h, w), np.uint8)
         cv2.fillPoly(opening, [np.round((lids - box) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         o = opening.astype(np.float32) / 255.0
-        cover = cv2.dilate(o, np.ones((3, 3), np.uint8))[..., None]  # covers the photo's iris rim at the lid line
+        # Only the opening is repainted: a ring past it would lay the eyeball's extension (sclera) over the lash line.
+        cover = o[..., None]
         ia = (iris[..., 3] * o)[..., None]
         eye_rgb = plate * (1 - ia) + iris[..., :3] * ia
         region = roi[y0:y1, x0:x1].astype(np.float32)

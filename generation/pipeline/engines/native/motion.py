@@ -218,11 +218,17 @@ def paint_lid(roi: np.ndarray, origin: tuple[int, int], rest_upper: np.ndarray, 
     lash_mask = np.zeros_like(sheet)
     thick = max(1, int(round(0.02 * iod)))
     n = len(new_upper)
-    lash_pts = new_upper[max(1, n // 6): n - max(1, n // 8)]  # lashes thin out toward the corners
+    lash_pts = new_upper[max(1, n // 6): n - max(1, n // 8)]
     cv2.polylines(lash_mask, [np.round((lash_pts - off) * 16).astype(np.int32)], False, 255, thick, cv2.LINE_AA, 4)
     k = max(3, int(0.06 * iod) | 1)  # soft upper edge: the lid blends into the skin above
     a_sheet = (cv2.GaussianBlur(sheet, (k, k), 0).astype(np.float32) / 255.0)[..., None]
-    a_lash = (cv2.GaussianBlur(lash_mask, (3, 3), 0).astype(np.float32) / 255.0)[..., None] * min(1.0, amount * 1.3)
+    # Lashes are a soft dark fringe, not a drawn line: blurred in proportion to the face, and thinning out
+    # toward the corners.
+    kl = max(3, int(0.02 * iod) | 1)
+    span = new_upper[:, 0].min(), new_upper[:, 0].max()
+    along = np.clip((np.arange(x0, x1, dtype=np.float32) + ox - span[0]) / max(1.0, span[1] - span[0]), 0.0, 1.0)
+    taper = (0.5 + 0.5 * np.sqrt(np.clip(np.sin(np.pi * along), 0.0, 1.0)))[None, :, None]
+    a_lash = (cv2.GaussianBlur(lash_mask, (kl, kl), 0).astype(np.float32) / 255.0)[..., None] * taper * min(1.0, amount * 1.3)
     # The lid is a little darker toward its edge (it curves away from the light).
     ys = np.arange(y0, y1, dtype=np.float32)[:, None, None] + oy
     edge_y = float(new_upper[:, 1].mean())

@@ -149,6 +149,30 @@ def test_a_widened_eye_shows_a_clean_iris_not_the_lash_line_left_behind():
     assert np.abs(frame[iris].astype(int) - (160, 110, 40)).max() < 40
 
 
+def test_a_lowered_lid_brings_its_lash_line_down_and_nothing_past_the_opening_is_painted():
+    """Lids follow the gaze down: the photo's lash line must come down with the lid (left behind, the band
+    under the lid would show the eyeball as a light line); and only the opening is repainted (a ring past it
+    laid the eyeball's light extension over the lash line: an outline around the eye)."""
+    import cv2
+
+    base, points = _drawn_eye()
+    painter = eyes.EyePainter(base, points)
+    rest = points[eyes.contour_ids("right")]
+    lowered = rest.copy()
+    lowered[1:8, 1] += 4 * np.sin(np.linspace(0, np.pi, 9)[1:-1])
+    lowered[9:, 1] += 2 * np.sin(np.linspace(0, np.pi, 9)[1:-1])
+    frame = base.copy()
+    painter.paint(frame, (0, 0), "right", lowered, rest, np.array([0.0, 0.05]))
+    x = 62  # beside the iris (68-92), which is painted over the lash line
+    lid_y = float(np.interp(x, lowered[:9, 0], lowered[:9, 1]))
+    column = frame[int(lid_y):int(lid_y) + 6, x].astype(int).sum(axis=1)
+    assert column[:2].min() < 150, column  # the lash line's dark rows sit at the lowered lid
+    opening = np.zeros(base.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(lowered * 4).astype(np.int32)], 255, cv2.LINE_8, 2)
+    outside = cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0
+    assert np.array_equal(frame[outside], base[outside])
+
+
 def test_a_widened_eye_lifts_the_upper_lid_off_the_iris(astro):
     _, face = astro
     rig = build_rig(face.landmarks)

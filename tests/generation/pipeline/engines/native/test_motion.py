@@ -55,3 +55,17 @@ def test_head_matrix_rotates_about_the_pivot():
     m = motion.head_matrix(np.deg2rad(90), (1.0, 0.0), (10.0, 10.0))
     out = motion.apply_matrix(m, np.array([[10.0, 10.0], [20.0, 10.0]]))
     assert np.allclose(out, [[11, 10], [11, 20]])
+
+
+def test_a_closed_lid_has_a_soft_lash_fringe_thinning_to_the_corners():
+    roi = np.full((80, 160, 3), 180, np.uint8)
+    t = np.linspace(0, np.pi, 9)
+    xs = 30 + 50 * (1 - np.cos(t))
+    rest_upper = np.column_stack([xs, 30 - 10 * np.sin(t)])
+    closed = np.column_stack([xs, 40 + 2 * np.sin(t)])
+    lash = np.array([40, 45, 50], np.uint8)
+    motion.paint_lid(roi, (0, 0), rest_upper, closed, np.array([150, 160, 190], np.uint8), lash, 1.0, 300.0, np.array([0.0, -1.0]))
+    darkest = roi.astype(int).sum(axis=2).min(axis=0)  # per column
+    middle, near_corner = darkest[80], darkest[int(xs[1]) + 1]
+    assert middle < near_corner - 60  # the fringe is darkest in the middle
+    assert roi.astype(int).sum(axis=2).min() >= int(lash.astype(int).sum()) - 3  # nothing darker than the lashes (no holes)
