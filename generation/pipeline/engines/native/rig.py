@@ -42,6 +42,16 @@ LIDS = np.sin(np.linspace(0, np.pi, 9)[1:-1]) ** 0.5  # (7,) lid points move mos
 WIDE_MIN_LIFT = 0.12
 WIDE_SCLERA = 0.06
 WIDE_MAX_LIFT = 0.2  # the lid's fold above stops it
+# The ring of mesh points just above each upper lid (same order as EYES' upper lids): the photo's lash
+# line lies between it and the lid. A lowered lid pulls it down so that band stretches at most this many
+# times its height: stretched further toward a raised brow, the lash line smears into a thick dark band.
+LASH_RINGS = {"right": [247, 30, 29, 27, 28, 56, 190], "left": [467, 260, 259, 257, 258, 286, 414]}
+LASH_STRETCH = 1.5
+# Sad lids slant: raised inner brows take the upper lids' inner ends with them, so a heavy lid lowers
+# its outer end more (this share more at the outer end, as much less at the inner one).
+SAD_SLANT = 0.6
+# Sadness draws the raised inner brows together a little too (AU1 with AU4): this share of anger's pull.
+SAD_BROW_PULL = 0.25
 # Narrowed eyes (a squint, heavy sad lids, a look down) keep at least this share of their opening
 # (blinks aside): the iris, and its saccades, stay in view.
 MIN_OPEN = 0.4
@@ -253,6 +263,8 @@ _UP_IN, _LO_IN, _UP_OUT, _LO_OUT = (np.array(ids) for ids in (UP_IN, LO_IN, UP_O
 UPPER_INNER = np.array([CORNERS_IN[0]] + UP_IN + [CORNERS_IN[1]])  # inner-lip contours, corner to corner
 LOWER_INNER = np.array([CORNERS_IN[0]] + LO_IN + [CORNERS_IN[1]])
 _EYE_IDS = {name: (np.array(up), np.array(lo)) for name, (_, up, lo) in EYES.items()}
+_OUTER_FIRST = np.linspace(1.0, -1.0, 7)  # along each upper lid, outer end first
+_LASH_IDS = {name: np.array(ring) for name, ring in LASH_RINGS.items()}
 
 
 def head_offset(rig: FaceRig, life: Life) -> np.ndarray:
@@ -317,9 +329,10 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     b = _clip(life.blink, 0.0, 1.0)
     gaze_dv = life.gaze[1] * rig.eye_width
     squint, wide = max(-life.lid_open, 0.0), max(life.lid_open, 0.0)
+    slant = _clip(life.brow_inner, 0.0, 1.0)  # raised inner brows lift the lids' inner ends: sad eyes slant
     for name, (upper, lower) in _EYE_IDS.items():
         lg = rig.lid_gap[name]
-        top = 0.55 * gaze_dv * LIDS + 0.2 * squint * lg - min(wide, 1.0) * rig.lid_lift[name]
+        top = 0.55 * gaze_dv * LIDS + 0.2 * squint * lg * (1 + SAD_SLANT * slant * _OUTER_FIRST) - min(wide, 1.0) * rig.lid_lift[name]
         low = 0.2 * gaze_dv * LIDS - (0.2 * squint + 0.06 * wide) * lg - 0.03 * iod * happy * LIDS
         # Heavy lids and a look down together would all but shut a hooded eye: scale back past the limit.
         keep = np.minimum(1.0, (1.0 - MIN_OPEN) * lg / np.maximum(top - low, 1e-9))
@@ -327,10 +340,11 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
         disp[upper, 1] = top + b * (0.85 * lg - top)
         disp[lower, 1] = low - b * 0.15 * lg
 
-    # Brows: raise/lower as a whole, inner ends up (sad) or down-and-in (angry).
+    # Brows: raise/lower as a whole, inner ends up and a little in (sad) or down-and-in (angry).
     inner = rig.brow_inner
     disp[rig.brow_ids, 1] = -0.08 * iod * life.brow_raise - 0.07 * iod * (life.brow_inner * inner + life.brow_outer * (1 - inner))
-    disp[rig.brow_ids, 0] = 0.06 * iod * min(life.brow_inner, 0.0) * -inner * rig.brow_inward
+    pull_in = min(life.brow_inner, 0.0) - SAD_BROW_PULL * max(life.brow_inner, 0.0)
+    disp[rig.brow_ids, 0] = 0.06 * iod * pull_in * -inner * rig.brow_inward
     if len(rig.brow_room):
         disp[rig.brow_ids, 1] = np.minimum(disp[rig.brow_ids, 1], rig.brow_room)  # never below rigid glasses' rims
         # ... and are raised only as far as the frame lets them (lowered ones slip behind the rims).
@@ -345,6 +359,10 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     cheek = 0.05 * iod * life.cheek - 0.5 * cancel  # the smile's raised cheeks settle as it is cancelled
     if cheek:
         disp[rig.others, 1] -= cheek * rig.cheek_weight[rig.others]
+    for name, ring in _LASH_IDS.items():
+        upper = _EYE_IDS[name][0]
+        rest_gap = np.maximum((rig.rest[upper] - rig.rest[ring]) @ rig.v, 1.0)
+        disp[ring, 1] = np.maximum(disp[ring, 1], disp[upper, 1] - (LASH_STRETCH - 1.0) * rest_gap)
     if life.yaw or life.pitch:
         disp += head_offset(rig, life) if turn is None else turn
     pts = rig.rest + disp[:, :1] * rig.u + disp[:, 1:] * rig.v

@@ -294,3 +294,44 @@ def test_anger_darkens_the_lowered_brows_and_sadness_does_not(setup):
     before = sad.render(MouthParams(), 40)
     sad.brow_shadow.folds.clear()
     assert np.array_equal(before, sad.render(MouthParams(), 40))
+
+
+def _lash_band(rig, pts):
+    """(2, 7) height along the face's vertical of the band between each upper lid and the ring above it."""
+    from generation.pipeline.engines.native.rig import EYES, LASH_RINGS
+
+    return np.array([(pts[EYES[name][1]] - pts[LASH_RINGS[name]]) @ rig.v for name in ("right", "left")])
+
+
+@pytest.mark.parametrize("life", [Life(blink=0.6, brow_inner=3.0, lid_open=-1.5), Life(blink=1.0)])
+def test_a_lowered_lid_carries_its_lash_line_down_instead_of_stretching_it(setup, monkeypatch, life):
+    from generation.pipeline.engines.native import rig as rig_module
+
+    _, face, _ = setup
+    rig = build_rig(face.points)
+    rest = _lash_band(rig, displace_points(rig, MouthParams()))
+    carried = _lash_band(rig, displace_points(rig, MouthParams(), life, with_head=False))
+    assert (carried <= 1.55 * rest).all()  # the photo's lash line at most half again as thick
+    monkeypatch.setattr(rig_module, "LASH_STRETCH", 100.0)  # without the carry the band smears to twice its height
+    stretched = _lash_band(rig, displace_points(rig, MouthParams(), life, with_head=False))
+    assert (stretched / rest).max() > 2.0
+
+
+def test_sad_lids_slant_and_the_raised_inner_brows_draw_together(setup):
+    from generation.pipeline.engines.native.rig import EYES
+
+    _, face, _ = setup
+    rig = build_rig(face.points)
+    rest = displace_points(rig, MouthParams())
+    heavy = displace_points(rig, MouthParams(), Life(lid_open=-1.5)) - rest
+    sad = displace_points(rig, MouthParams(), Life(lid_open=-1.5, brow_inner=3.0)) - rest
+    for _, upper, _ in EYES.values():  # outer end first: the outer half of the lid hangs lower than the inner
+        drop = sad[upper] @ rig.v
+        assert drop[1] > drop[5] + 0.01 * rig.iod
+        assert (heavy[upper] @ rig.v)[1] == pytest.approx((heavy[upper] @ rig.v)[5], abs=0.01 * rig.iod)
+
+    def inner_gap(pts):  # between the brows' inner ends, along the eye axis (the right brow is on the image left)
+        return float((pts[F.LEFT_BROW] @ rig.u).min() - (pts[F.RIGHT_BROW] @ rig.u).max())
+
+    assert inner_gap(rest + sad) < inner_gap(rest) - 0.03 * rig.iod
+    assert inner_gap(displace_points(rig, MouthParams(), Life(brow_inner=0.0))) == pytest.approx(inner_gap(rest), abs=1e-6)
