@@ -12,10 +12,10 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from generation.fields import EXPRESSION_ENGINES, FIELD_HELP
-from generation.pipeline.choices import BACKGROUND_MODES, CAPTION_MODES, EMOTIONS, PREPROCESS_MODES, STYLES
+from generation.pipeline.choices import BACKGROUND_MODES, CAPTION_MODES, EMOTIONS, PREPROCESS_MODES, RESOLUTION_HEIGHTS, STYLES
 from voices.catalog import DEFAULT_VOICE
 
-Resolution = Literal["480p", "720p", "1080p"]
+Resolution = Literal[tuple(RESOLUTION_HEIGHTS)]
 CHOICES = {
     "emotion": EMOTIONS,
     "style": STYLES,

@@ -72,13 +72,12 @@ def job_submit(
 
 IGNORED_MAX = 20
 IGNORED_NAME_CHARS = 64
-FORM_FILES = {JobKind.FUSION: ("image", "audio", "backgroundImage"), JobKind.PROMPT: ("image", "backgroundImage")}
+FORM_FILES = {FusionIn: ("image", "audio", "backgroundImage"), PromptIn: ("image", "backgroundImage")}  # each endpoint's files
 
 
 def form_ignored_fields(form: FusionIn | PromptIn, sent_fields: Iterable[str]) -> list[str]:
     """The names a request sent that its endpoint does not take (sorted, each once)."""
-    kind = JobKind.PROMPT if isinstance(form, PromptIn) else JobKind.FUSION
-    known = {*type(form).model_fields, *FORM_FILES[kind]}
+    known = {*type(form).model_fields, *FORM_FILES[type(form)]}
     # Names are the client's own text: kept short and few on the job and in the answer.
     names = sorted({name[:IGNORED_NAME_CHARS] for name in set(sent_fields) - known})
     return names[:IGNORED_MAX] + ([f"... {len(names) - IGNORED_MAX} more"] if len(names) > IGNORED_MAX else [])

@@ -70,6 +70,7 @@ class FaceRig:
     half_width: float
     head: head_model.HeadModel
     lid_gap: dict = field(default_factory=dict)  # eye -> (7,) upper-to-lower lid along v
+    lash_gap: dict = field(default_factory=dict)  # eye -> (7,) lash ring (LASH_RINGS) to upper lid along v, >= 1 px
     lid_lift: dict = field(default_factory=dict)  # eye -> (7,) pixels the upper lid rises in a fully widened eye
     eye_width: float = 0.0
     brow_inner: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (20,) 0 outer .. 1 inner
@@ -166,6 +167,7 @@ def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_roo
     lid_gap = {}
     for name, (_, upper, lower) in EYES.items():
         lid_gap[name] = np.maximum(loc[lower, 1] - loc[upper, 1], 0.0)
+    lash_gap = {name: np.maximum(loc[EYES[name][1], 1] - loc[ring, 1], 1.0) for name, ring in LASH_RINGS.items()}
     eye_width = 0.5 * sum(float(np.linalg.norm(p[c[0]] - p[c[1]])) for c, _, _ in EYES.values())
     lid_lift = {name: _lid_lift(pts, u, v, mc, upper, eye_width, IRIS[name]) for name, (_, upper, _) in EYES.items()}
     brow_ids = F.RIGHT_BROW + F.LEFT_BROW
@@ -224,7 +226,7 @@ def build_rig(points: np.ndarray, brow_reach: np.ndarray | None = None, brow_roo
     head = head_model.build_head(np.column_stack([p, depth]), u, v, mc, iod)
     half_width = 0.5 * float(cu[1] - cu[0])
     return FaceRig(rest=p, iod=iod, lip_ring=lip_ring, lip_mix=lip_mix, u=u, v=v, mouth_centre=mc, lip_gap=gap, lip_profile=profile,
-                   lip_u=loc[UP_IN, 0], half_width=half_width, head=head, lid_gap=lid_gap, lid_lift=lid_lift, eye_width=eye_width,
+                   lip_u=loc[UP_IN, 0], half_width=half_width, head=head, lid_gap=lid_gap, lash_gap=lash_gap, lid_lift=lid_lift, eye_width=eye_width,
                    brow_inner=brow_inner, brow_ids=brow_ids, drivers=drivers, others=others, jaw_weight=jw, cheek_weight=cheek,
                    spread=spread, pivot=pivot, smile_curve=smile_curve,
                    lip_frac=np.clip(loc[UP_IN, 0] / max(1e-6, half_width), -1, 1),
@@ -360,9 +362,7 @@ def displace_points(rig: FaceRig, params: MouthParams, life: Life = Life(), *, w
     if cheek:
         disp[rig.others, 1] -= cheek * rig.cheek_weight[rig.others]
     for name, ring in _LASH_IDS.items():
-        upper = _EYE_IDS[name][0]
-        rest_gap = np.maximum((rig.rest[upper] - rig.rest[ring]) @ rig.v, 1.0)
-        disp[ring, 1] = np.maximum(disp[ring, 1], disp[upper, 1] - (LASH_STRETCH - 1.0) * rest_gap)
+        disp[ring, 1] = np.maximum(disp[ring, 1], disp[_EYE_IDS[name][0], 1] - (LASH_STRETCH - 1.0) * rig.lash_gap[name])
     if life.yaw or life.pitch:
         disp += head_offset(rig, life) if turn is None else turn
     pts = rig.rest + disp[:, :1] * rig.u + disp[:, 1:] * rig.v

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,8 @@ def place_crop(first_frame: np.ndarray, inp: EngineInput) -> Placement | str:
     crop_face = face_mod.detect_face(first_frame)
     if crop_face is None:
         return "no face found in SadTalker's crop"
-    target = face_mod.transform_face(inp.face, inp.geometry).points[STILL_POINTS]
+    photo_points = face_mod.transform_face(inp.face, inp.geometry).points
+    target = photo_points[STILL_POINTS]
     source = crop_face.points[STILL_POINTS]
     scale, offset, misfit = [], [], []
     for axis in (0, 1):
@@ -79,14 +80,14 @@ def place_crop(first_frame: np.ndarray, inp: EngineInput) -> Placement | str:
         scale.append(float(a))
         offset.append(float(b))
         misfit.append(target[:, axis] - design @ (a, b))
-    iod = face_mod.inter_ocular_distance(face_mod.transform_face(inp.face, inp.geometry).points)
+    iod = face_mod.inter_ocular_distance(photo_points)
     residual = float(np.sqrt(np.mean(np.square(misfit)) * 2)) / max(iod, 1e-6)
     if min(scale) <= 0 or max(scale) / min(scale) > MAX_ANISOTROPY:
         return f"the crop's fit is distorted (x/y scale {scale[0]:.2f}/{scale[1]:.2f})"
     if residual > MAX_RESIDUAL:
         return f"the crop's face does not match the photo's (misfit {residual:.2f} of the eye distance)"
     placement = Placement(scale=(scale[0], scale[1]), offset=(offset[0], offset[1]), gain=(1.0, 1.0, 1.0))
-    return Placement(placement.scale, placement.offset, _colour_gain(first_frame, inp, placement))
+    return replace(placement, gain=_colour_gain(first_frame, inp, placement))
 
 
 def _paste_alpha(placement: Placement, crop_size: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
